@@ -1,0 +1,44 @@
+# Two commands: `make run` (set up everything and serve) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test install install-test system-deps system-deps-test migrate worker bench clean translations
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(VENV)/bin/activate system-deps
+	$(PY) -m pip install -q -e .
+	$(MAKE) -s translations
+
+install-test: $(VENV)/bin/activate system-deps-test
+	$(PY) -m pip install -q -e '.[test]'
+	$(MAKE) -s translations
+
+# WeasyPrint's libraries and a font (and Chromium for the browser tests), from Debian's packages.
+system-deps:
+	@sh scripts/system-deps.sh run
+
+system-deps-test:
+	@sh scripts/system-deps.sh test
+
+translations:
+	@$(VENV)/bin/pybabel compile -q -d translations 2>/dev/null || true
+
+run: install
+	PORTAL_ENV=$${PORTAL_ENV:-development} $(PY) -m flask migrate
+	PORTAL_ENV=$${PORTAL_ENV:-development} $(PY) -m flask demo --if-empty
+	PORTAL_ENV=$${PORTAL_ENV:-development} PORT=$(PORT) sh scripts/serve-dev.sh
+
+test: install-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+worker: install
+	$(PY) -m flask worker
+
+clean:
+	rm -rf $(VENV) instance build *.egg-info

@@ -1,0 +1,57 @@
+"""The customer portal: create_app() builds the Flask application from the environment."""
+import os
+
+from flask import Flask, g, request
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from . import config as config_module
+from .db import db, init_db
+
+csrf = CSRFProtect()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance"),
+                static_folder=os.path.join(ROOT, "static"), static_url_path="/static")
+    app.config.from_mapping(config_module.from_env(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    config_module.check(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    # Pages in app/templates, HTMX fragments in app/partials: one loader finds both.
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(os.path.join(app.root_path, "templates")),
+                                     FileSystemLoader(os.path.join(app.root_path, "partials"))])
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    init_db(app.config["DATABASE_URL"])
+    _per_request_connection(app)
+    csrf.init_app(app)
+
+    from . import i18n, jobs, labels, security
+    i18n.init_app(app)
+    labels.init_app(app)
+    security.init_app(app)
+    jobs.init_app(app)
+
+    from .views import staff
+    staff.register(app)
+
+    from . import cli
+    cli.init_app(app)
+    return app
+
+
+def _per_request_connection(app):
+    @app.before_request
+    def _connect():
+        if request.endpoint != "static":
+            db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()

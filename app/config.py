@@ -1,0 +1,51 @@
+"""Configuration read from environment variables; every name is documented in README.md."""
+import os
+
+# Keys that appear in docs, examples and tutorials: refusing them outside development
+# stops a copy-pasted deployment from signing sessions with a public secret.
+WELL_KNOWN_KEYS = {"", "dev", "secret", "changeme", "change-me", "development", "supersecret",
+                   "your-secret-key", "secret-key", "please-change-me"}
+
+LANGUAGES = ["es", "en", "ca", "fr", "de", "it", "pt"]
+
+
+def _bool(value, default=False):
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_env(instance_path):
+    """Build the config mapping from os.environ, with the documented defaults."""
+    env = os.environ.get
+    portal_env = env("PORTAL_ENV", "production")
+    return {
+        "PORTAL_ENV": portal_env,
+        "SECRET_KEY": env("SECRET_KEY", ""),
+        "DATABASE_URL": env("DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "portal.db")),
+        "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "MAIL_BACKEND": env("MAIL_BACKEND", "console" if portal_env == "development" else "smtp"),
+        "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(env("SMTP_PORT", "25")),
+        "SMTP_USER": env("SMTP_USER", ""),
+        "SMTP_PASSWORD": env("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env("SMTP_STARTTLS"), False),
+        "MAIL_FROM": env("MAIL_FROM", "portal@localhost"),
+        "MAIL_DIR": env("MAIL_DIR", os.path.join(instance_path, "mail")),
+        "REDIS_URL": env("REDIS_URL", ""),
+        "HUEY_IMMEDIATE": _bool(env("HUEY_IMMEDIATE"), False),
+        "BABEL_DEFAULT_LOCALE": env("DEFAULT_LANGUAGE", "en"),
+        "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Madrid"),
+        "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024))),
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def check(config):
+    """Refuse to start with settings that would be unsafe in production."""
+    if config["PORTAL_ENV"] != "development" and not config.get("TESTING"):
+        if config["SECRET_KEY"].strip().lower() in WELL_KNOWN_KEYS or len(config["SECRET_KEY"]) < 16:
+            raise RuntimeError(
+                "SECRET_KEY is empty, too short or a well-known value. Set SECRET_KEY to a long "
+                "random string (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or PORTAL_ENV=development on a developer machine.")

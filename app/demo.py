@@ -1,0 +1,5 @@
+"""Placeholder replaced by the demo-data work in this same session."""
+
+
+def register_cli(app):
+    pass

@@ -1,0 +1,34 @@
+"""Translated names for statuses and kinds, shared by the portal, the back-office and PDFs."""
+from flask_babel import lazy_gettext as _l
+
+KIND_LABELS = {"invoice": _l("Invoice"), "quote": _l("Quote"), "order": _l("Sales order")}
+KIND_PLURALS = {"invoice": _l("Invoices"), "quote": _l("Quotes"), "order": _l("Sales orders")}
+
+STATUS_LABELS = {
+    "draft": _l("Draft"), "paid": _l("Paid"), "void": _l("Void"), "accepted": _l("Accepted"),
+    "declined": _l("Declined"), "confirmed": _l("Confirmed"), "shipped": _l("Shipped"),
+    "delivered": _l("Delivered"), "cancelled": _l("Cancelled"), "overdue": _l("Overdue"),
+    "expired": _l("Expired"),
+}
+OPEN_LABELS = {"invoice": _l("Pending payment"), "quote": _l("Awaiting approval"),
+               "order": _l("Placed")}
+TRANSITION_LABELS = {"open": _l("Issue"), "void": _l("Void"), "confirmed": _l("Confirm"),
+                     "shipped": _l("Mark shipped"), "delivered": _l("Mark delivered"),
+                     "cancelled": _l("Cancel order")}
+
+
+def status_label(doc):
+    if doc.is_overdue:
+        return STATUS_LABELS["overdue"]
+    if doc.is_expired:
+        return STATUS_LABELS["expired"]
+    if doc.status == "open":
+        if doc.kind == "invoice" and doc.amount_paid:
+            return _l("Partly paid")
+        return OPEN_LABELS[doc.kind]
+    return STATUS_LABELS.get(doc.status, doc.status)
+
+
+def init_app(app):
+    app.jinja_env.globals.update(status_label=status_label, KIND_LABELS=KIND_LABELS,
+                                 KIND_PLURALS=KIND_PLURALS, TRANSITION_LABELS=TRANSITION_LABELS)

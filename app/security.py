@@ -1,0 +1,46 @@
+"""Response headers every answer carries (pages, fragments, errors) and safe redirects."""
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+       "object-src 'none'; frame-ancestors 'none'")
+
+
+def init_app(app):
+    https = app.config["BASE_URL"].startswith("https://")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=https, REMEMBER_COOKIE_HTTPONLY=True,
+                      REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=https)
+
+    @app.after_request
+    def _headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("X-Frame-Options", "DENY")
+        if https:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static" and "Cache-Control" not in h:
+            # Pages show a customer's private data: never keep them in shared caches.
+            h["Cache-Control"] = "private, no-cache"
+        return response
+
+
+def safe_next(target, default):
+    """A redirect target only if it is a path on this site (no scheme, host or //)."""
+    if not target or not isinstance(target, str):
+        return default
+    target = target.strip()
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(ord(c) < 32 for c in target)):
+        return default
+    return target
+
+
+def external_url(path):
+    """An absolute link built from BASE_URL, never from the request's Host header."""
+    return current_app.config["BASE_URL"] + path

@@ -1,0 +1,48 @@
+"""The back-office under /staff: its own sign-in, separate from the contacts' portal.
+
+Staff identity is kept in the session as (id, session_version); bumping the version signs
+that staff user out everywhere. Each area is its own blueprint in this package."""
+from flask import Blueprint, g, redirect, request, session, url_for
+
+from ...models import Settings, StaffUser
+
+
+def staff_blueprint(name, url_prefix):
+    """A blueprint whose every view requires a signed-in, active staff user."""
+    bp = Blueprint(name, __name__, url_prefix=url_prefix)
+    bp.before_request(require_staff)
+    return bp
+
+
+def load_staff():
+    ident = session.get("staff")
+    if not ident:
+        return None
+    user = StaffUser.get_or_none(StaffUser.id == ident[0])
+    if user is None or not user.active or user.session_version != ident[1]:
+        session.pop("staff", None)
+        return None
+    return user
+
+
+def require_staff():
+    g.staff = load_staff()
+    if g.staff is None:
+        return redirect(url_for("staff_auth.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def register(app):
+    from . import auth, catalog, contacts, documents, jobs, settings
+    for module in (auth, contacts, documents, catalog, settings, jobs):
+        app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def _business():
+        return {"business_name": _business_name()}
+
+
+def _business_name():
+    if "business_name" not in g:
+        g.business_name = Settings.get_solo().name
+    return g.business_name

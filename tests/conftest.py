@@ -1,0 +1,126 @@
+"""Fixtures in the flaskr manner: app, client, runner, a signed-in staff client.
+
+The database is a migrated SQLite file per test, or, when DATABASE_URL points to
+PostgreSQL, the `test` database migrated once per run and truncated between tests."""
+import os
+import shutil
+
+import pytest
+from bs4 import BeautifulSoup
+
+from app import create_app
+from app.cli import migrate_database
+from app.db import db, init_db
+
+PG_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """A database with every migration applied, made once per test run."""
+    if PG_URL:
+        database = init_db(PG_URL)
+        with database.connection_context():
+            database.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        migrate_database()
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "portal.db"
+    init_db("sqlite:///" + str(path))
+    migrate_database()
+    db.close()
+    return path
+
+
+@pytest.fixture
+def database_url(template_db, tmp_path):
+    if PG_URL:
+        database = init_db(PG_URL)
+        with database.connection_context():
+            tables = [t for t in database.get_tables() if t != "schema_migration"]
+            database.execute_sql("TRUNCATE %s RESTART IDENTITY CASCADE" % ", ".join(f'"{t}"' for t in tables))
+        return PG_URL
+    path = tmp_path / "portal.db"
+    shutil.copy(template_db, path)
+    return "sqlite:///" + str(path)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "DATABASE_URL": database_url,
+        "BASE_URL": "http://portal.test",
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": 1,   # tests that send mail start a real SMTP server and set this
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "HUEY_IMMEDIATE": False,
+    })
+    db.connect(reuse_if_open=True)  # tests use the models directly between requests
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_from(html):
+    tag = BeautifulSoup(html, "html.parser").find("input", attrs={"name": "csrf_token"})
+    return tag["value"] if tag else None
+
+
+class Browser:
+    """A test client that carries the CSRF token the way a real form does."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, url, **kw):
+        resp = self.client.get(url, **kw)
+        token = csrf_from(resp.get_data(as_text=True)) if resp.mimetype == "text/html" else None
+        self.token = token or self.token
+        return resp
+
+    def post(self, url, data=None, token=True, **kw):
+        data = dict(data or {}) if not hasattr(data, "getlist") else data
+        if token and "csrf_token" not in data:
+            if self.token is None:
+                self.get("/staff/login")
+            data["csrf_token"] = self.token
+        resp = self.client.post(url, data=data, **kw)
+        found = csrf_from(resp.get_data(as_text=True)) if resp.mimetype == "text/html" else None
+        self.token = found or self.token
+        return resp
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def staff_user(app):
+    from tests.factories import make_staff
+    return make_staff()
+
+
+@pytest.fixture
+def staff(browser, staff_user):
+    """A Browser signed in to the back-office."""
+    resp = browser.post("/staff/login", {"email": staff_user.email, "password": "correct horse battery"})
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    return browser
+
+
+def soup(resp):
+    return BeautifulSoup(resp.get_data(as_text=True), "html.parser")

@@ -119,6 +119,7 @@ def staff(browser, staff_user):
     """A Browser signed in to the back-office."""
     resp = browser.post("/staff/login", {"email": staff_user.email, "password": "correct horse battery"})
     assert resp.status_code == 303, resp.get_data(as_text=True)
+    browser.get("/staff/contacts/")  # sign-in starts a new session: pick up its CSRF token
     return browser
 
 

@@ -1,19 +1,231 @@
-"""Placeholder replaced in this same session."""
+"""Back-office: invoices, quotes and sales orders: list, edit drafts, issue, void, move orders."""
+import datetime
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ... import document_form as df
+from ...db import db
+from ...forms import Form
+from ...htmx import render
+from ...models import (KINDS, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate,
+                       utcnow)
+from ...money import amount_input
 from . import staff_blueprint
 
 bp = staff_blueprint("staff_documents", "/staff/documents")
+PAGE = 50
+
+
+def get_document(doc_id):
+    doc = Document.get_or_none(Document.id == doc_id)
+    if doc is None:
+        abort(404)
+    return doc
+
+
+def editor_context(kind, form, rows, doc=None):
+    """Everything the editor page and its totals fragment need."""
+    tax_rates = list(TaxRate.select().where(TaxRate.active == True).order_by(TaxRate.rate_bp.desc()))  # noqa: E712
+    contacts = Contact.select(Contact.id, Contact.name).where(Contact.archived == False).order_by(Contact.name)  # noqa: E712
+    currency = form.value("currency") or Settings.get_solo().default_currency
+    return {"kind": kind, "form": form, "rows": rows, "doc": doc, "tax_rates": tax_rates,
+            "contacts": contacts, "currency": currency,
+            "totals": df.preview_totals(rows) if currency and _known(currency) else None,
+            "next_index": max([r.index for r in rows], default=-1) + 1}
+
+
+def _known(currency):
+    from ...money import is_currency
+    return is_currency(currency)
 
 
 @bp.get("/")
 def index():
-    return "todo"
+    """List documents, filtered by kind, status and number."""
+    kind = request.args.get("kind", "")
+    status = request.args.get("status", "")
+    q = request.args.get("q", "").strip()[:40]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = Document.select(Document, Contact).join(Contact)
+    if kind in KINDS:
+        query = query.where(Document.kind == kind)
+    if status in STATUSES:
+        query = query.where(Document.status == status)
+    if q:
+        query = query.where(Document.number.contains(q) | Contact.name.contains(q))
+    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc()).paginate(page, PAGE + 1))
+    return render_template("staff/documents/index.html", docs=docs[:PAGE], has_next=len(docs) > PAGE,
+                           page=page, kind=kind, status=status, q=q, statuses=STATUSES)
 
 
 @bp.get("/new/<kind>")
 def new(kind):
-    return "todo"
+    """Show the editor for a new document of this kind."""
+    if kind not in KINDS:
+        abort(404)
+    settings = Settings.get_solo()
+    contact = Contact.get_or_none(Contact.id == request.args.get("contact", type=int))
+    values = {"number": Document.next_number(kind, settings), "issue_date": datetime.date.today().isoformat(),
+              "currency": (contact.currency if contact and contact.currency else settings.default_currency),
+              "terms": settings.default_terms, "contact": str(contact.id) if contact else "",
+              "shipping_address": (contact.shipping_address or contact.billing_address) if contact else ""}
+    values.update(df.default_dates(kind, settings))
+    defaults = [t.id for t in TaxRate.select().where((TaxRate.is_default == True) & (TaxRate.active == True))]  # noqa: E712
+    rows = df.blank_rows(3, default_taxes=defaults)
+    return render_template("staff/documents/edit.html", **editor_context(kind, Form(values=values), rows))
+
+
+def _editor_post(kind, doc=None):
+    """Shared by create and update: validate, then save or re-render with the errors."""
+    tax_rates = list(TaxRate.select())
+    form, header = df.read_header(request.form, kind, doc)
+    currency = header.get("currency") or "EUR"
+    rows, bad_rows = df.read_rows(request.form, currency, tax_rates)
+    action = request.form.get("action", "save")
+    if action == "add_line":
+        rows += df.blank_rows(1, start=max([r.index for r in rows], default=-1) + 1)
+        return render_template("staff/documents/edit.html", **editor_context(kind, form, rows, doc))
+    if not rows:
+        form.error("lines", _("Add at least one line."))
+    if len(rows) > df.MAX_LINES:
+        form.error("lines", _("A document can have at most %(n)d lines.", n=df.MAX_LINES))
+    if form.ok and not bad_rows:
+        saved = df.save_document(kind, header, rows, doc)
+        if saved is not None:
+            flash(_("%(number)s saved.", number=saved.number), "success")
+            return redirect(url_for(".show", doc_id=saved.id), 303)
+        form.error("number", _("Another document already has this number."))
+    ctx = editor_context(kind, form, rows or df.blank_rows(1), doc)
+    return render_template("staff/documents/edit.html", **ctx), 422
+
+
+@bp.post("/new/<kind>")
+def create(kind):
+    """Create a draft document from the editor."""
+    if kind not in KINDS:
+        abort(404)
+    return _editor_post(kind)
+
+
+@bp.post("/totals/<kind>")
+def totals(kind):
+    """Recompute the editor's totals panel from the typed lines (live totals, HTMX)."""
+    if kind not in KINDS:
+        abort(404)
+    form, header = df.read_header(request.form, kind)
+    rows, _bad = df.read_rows(request.form, header.get("currency") or "EUR", list(TaxRate.select()))
+    ctx = editor_context(kind, form, rows)
+    return render("staff/documents/edit.html", "_doc_totals.html", **ctx)
 
 
 @bp.get("/<int:doc_id>")
 def show(doc_id):
-    return "todo"
+    """Show a document with its lines, totals, payments and status actions."""
+    doc = get_document(doc_id)
+    payments = doc.payments.order_by(Payment.created_at.desc())
+    activity = (Activity.select().where(Activity.document == doc).order_by(Activity.created_at.desc()).limit(30))
+    pay_form = Form(values={"amount": amount_input(doc.amount_due, doc.currency),
+                            "paid_on": datetime.date.today().isoformat()})
+    return render_template("staff/documents/show.html", doc=doc, payments=payments, activity=activity,
+                           pay_form=pay_form)
+
+
+@bp.get("/<int:doc_id>/edit")
+def edit(doc_id):
+    """Show the editor for a draft."""
+    doc = get_document(doc_id)
+    if not doc.editable:
+        flash(_("Only drafts can be edited."), "error")
+        return redirect(url_for(".show", doc_id=doc.id))
+    values = {"contact": str(doc.contact_id), "number": doc.number, "issue_date": doc.issue_date.isoformat(),
+              "due_date": doc.due_date.isoformat() if doc.due_date else "",
+              "valid_until": doc.valid_until.isoformat() if doc.valid_until else "",
+              "currency": doc.currency, "reference": doc.reference, "notes": doc.notes, "terms": doc.terms,
+              "shipping_address": doc.shipping_address}
+    return render_template("staff/documents/edit.html",
+                           **editor_context(doc.kind, Form(values=values), df.rows_from_document(doc), doc))
+
+
+@bp.post("/<int:doc_id>/edit")
+def update(doc_id):
+    """Save a draft's changes."""
+    doc = get_document(doc_id)
+    if not doc.editable:
+        flash(_("Only drafts can be edited."), "error")
+        return redirect(url_for(".show", doc_id=doc.id), 303)
+    return _editor_post(doc.kind, doc)
+
+
+@bp.post("/<int:doc_id>/status")
+def change_status(doc_id):
+    """Issue, void, confirm, ship, deliver or cancel, if the current status allows it."""
+    doc = get_document(doc_id)
+    target = request.form.get("status", "")
+    if target == "void" and doc.amount_paid:
+        flash(_("A document with payments cannot be voided."), "error")
+    elif target == "open" and not doc.ordered_lines().exists():
+        flash(_("Add at least one line before issuing."), "error")
+    elif not doc.move_to(target):
+        flash(_("This change is not possible from the document's current status."), "error")
+    else:
+        Activity.record("status_" + target, staff=g.staff, document=doc, contact=doc.contact)
+        flash(_("%(number)s updated.", number=doc.number), "success")
+    return redirect(url_for(".show", doc_id=doc.id), 303)
+
+
+@bp.post("/<int:doc_id>/delete")
+def delete(doc_id):
+    """Delete a draft (issued documents are voided, never deleted)."""
+    doc = get_document(doc_id)
+    deleted = Document.delete().where((Document.id == doc.id) & (Document.status == "draft")).execute()
+    if not deleted:
+        flash(_("Only drafts can be deleted."), "error")
+        return redirect(url_for(".show", doc_id=doc.id), 303)
+    flash(_("Draft %(number)s deleted.", number=doc.number), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/<int:doc_id>/payments")
+def record_payment(doc_id):
+    """Record a payment received outside the portal (transfer, cash...)."""
+    doc = get_document(doc_id)
+    form = Form(request.form)
+    amount = form.amount("amount", doc.currency)
+    paid_on = form.date("paid_on")
+    note = form.text("note", max_length=200)
+    if amount == 0:
+        form.error("amount", _("Enter a number greater than zero."))
+    if form.ok and (doc.kind == "quote" or doc.status not in ("open", "confirmed", "shipped", "delivered")):
+        form.error("amount", _("Payments can be recorded only on issued invoices and orders."))
+    if form.ok and amount > doc.amount_due:
+        form.error("amount", _("This is more than the amount due (%(due)s).", due=amount_input(doc.amount_due, doc.currency)))
+    if form.ok and not record_manual_payment(doc, amount, paid_on, note):
+        form.error("amount", _("The document changed meanwhile; reload and try again."))
+    if not form.ok:
+        payments = doc.payments.order_by(Payment.created_at.desc())
+        return render_template("staff/documents/show.html", doc=doc, payments=payments, activity=[],
+                               pay_form=form), 422
+    flash(_("Payment recorded."), "success")
+    return redirect(url_for(".show", doc_id=doc.id), 303)
+
+
+def record_manual_payment(doc, amount, paid_on, note):
+    """Add the payment and raise amount_paid only while it stays within the total."""
+    import secrets
+    paid_at = datetime.datetime.combine(paid_on, datetime.time(12))
+    with db.atomic():
+        raised = (Document.update(amount_paid=Document.amount_paid + amount, updated_at=utcnow())
+                  .where((Document.id == doc.id) & (Document.amount_paid + amount <= Document.total))
+                  .execute())
+        if not raised:
+            return False
+        Payment.create(document=doc, gateway="manual", amount=amount, currency=doc.currency,
+                       status="succeeded", idempotency_key="manual-" + secrets.token_hex(16),
+                       method_note=note, paid_at=paid_at, created_by=g.staff)
+        doc = Document.get_by_id(doc.id)
+        if doc.kind == "invoice" and doc.amount_paid >= doc.total:
+            Document.update(status="paid").where((Document.id == doc.id) & (Document.status == "open")).execute()
+        Activity.record("payment_manual", staff=g.staff, document=doc, contact=doc.contact_id,
+                        detail=amount_input(amount, doc.currency) + " " + doc.currency)
+    return True

@@ -1,0 +1,111 @@
+"""The stylesheet: served as CSS, small, self-contained, and covering every class the templates use."""
+import os
+import re
+
+from app.models import STATUSES
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CSS_PATH = os.path.join(ROOT, "static", "css", "app.css")
+TEMPLATE_DIRS = [os.path.join(ROOT, "app", "templates"), os.path.join(ROOT, "app", "partials")]
+# Mail is read in mail clients, which never load our stylesheet.
+SKIP_DIRS = {os.path.join(ROOT, "app", "templates", "mail")}
+
+# Classes that are hooks for behaviour or tests, not for looks. Keep this list short.
+ALLOWED_WITHOUT_RULE = set()
+
+CLASS_ATTR = re.compile(r"""\bclass=(["'])(.*?)\1""", re.S)
+BLOCK_CLASS = re.compile(r"{%-?\s*block\s+\w*class\s*-?%}(.*?){%-?\s*endblock")
+JINJA_TAG = re.compile(r"{%.*?%}", re.S)
+JINJA_EXPR = re.compile(r"{{.*?}}", re.S)
+
+
+def read_css():
+    with open(CSS_PATH, encoding="utf-8") as f:
+        return f.read()
+
+
+def css_classes(css):
+    """Class names that appear in selectors (not in declarations or comments)."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    preludes = re.findall(r"([^{}]+)\{", css)
+    return {name for p in preludes for name in re.findall(r"\.(-?[_a-zA-Z][\w-]*)", p)}
+
+
+def template_classes():
+    """(static class names, dynamic prefixes like 'badge-') used by every template and partial."""
+    names, prefixes = {}, set()
+    for folder in TEMPLATE_DIRS:
+        for dirpath, _dirs, files in os.walk(folder):
+            if dirpath in SKIP_DIRS:
+                continue
+            for filename in files:
+                if not filename.endswith(".html"):
+                    continue
+                path = os.path.join(dirpath, filename)
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                values = [m.group(2) for m in CLASS_ATTR.finditer(text)] + BLOCK_CLASS.findall(text)
+                for value in values:
+                    value = JINJA_EXPR.sub("\0", JINJA_TAG.sub(" ", value))
+                    for token in value.split():
+                        if token.endswith("-\0"):
+                            prefixes.add(token[:-1])
+                        elif "\0" not in token:
+                            names.setdefault(token, os.path.relpath(path, ROOT))
+    return names, prefixes
+
+
+def test_stylesheet_is_served_as_css(client):
+    resp = client.get("/static/css/app.css")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/css"
+    assert b".btn-primary" in resp.data
+
+
+def test_stylesheet_is_small_and_self_contained():
+    css = read_css()
+    assert 0 < os.path.getsize(CSS_PATH) < 25 * 1024
+    assert "@import" not in css
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", css), "no fonts or images from other sites"
+    assert css.count("{") == css.count("}")
+
+
+def test_every_template_class_has_a_rule():
+    defined = css_classes(read_css())
+    names, _prefixes = template_classes()
+    assert {"btn", "card", "table", "num", "field"} <= set(names), "the template scan found nothing"
+    missing = sorted(f"{name} ({where})" for name, where in names.items()
+                     if name not in defined and name not in ALLOWED_WITHOUT_RULE)
+    assert not missing, "classes without a rule in static/css/app.css: " + ", ".join(missing)
+
+
+def test_every_class_built_from_a_value_has_rules():
+    """class="depth-{{ depth }}": at least one rule for that family."""
+    defined = css_classes(read_css())
+    _names, prefixes = template_classes()
+    assert not [p for p in prefixes if not any(name.startswith(p) for name in defined)]
+
+
+def test_every_document_status_has_a_badge_colour():
+    defined = css_classes(read_css())
+    _names, prefixes = template_classes()
+    assert "badge-" in prefixes  # the status_badge macro builds the class from the status
+    missing = [s for s in list(STATUSES) + ["overdue", "expired"] if f"badge-{s}" not in defined]
+    assert not missing
+
+
+def test_every_flash_category_has_a_style():
+    defined = css_classes(read_css())
+    categories = set()
+    for dirpath, _dirs, files in os.walk(os.path.join(ROOT, "app")):
+        for filename in files:
+            if filename.endswith(".py"):
+                with open(os.path.join(dirpath, filename), encoding="utf-8") as f:
+                    categories |= set(re.findall(r"""\bflash\(.*?,\s*["'](\w+)["']\)""", f.read(), re.S))
+    assert "success" in categories
+    assert not [c for c in categories if f"flash-{c}" not in defined]
+
+
+def test_css_class_scanner_reads_selectors_only():
+    css = "/* .commented */ .a, .b:hover > .c-d { margin: .5em; } @media (max-width: 1px) { .e { x: 1 } }"
+    assert css_classes(css) == {"a", "b", "c-d", "e"}

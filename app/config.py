@@ -34,6 +34,8 @@ def from_env(instance_path):
         "MAIL_DIR": env("MAIL_DIR", os.path.join(instance_path, "mail")),
         "REDIS_URL": env("REDIS_URL", ""),
         "HUEY_IMMEDIATE": _bool(env("HUEY_IMMEDIATE"), False),
+        "HUEY_FILE": env("HUEY_FILE", os.path.join(instance_path, "huey.db")),
+        "SMTP_TIMEOUT": int(env("SMTP_TIMEOUT", "30")),
         "BABEL_DEFAULT_LOCALE": env("DEFAULT_LANGUAGE", "en"),
         "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Madrid"),
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024))),

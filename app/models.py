@@ -438,6 +438,7 @@ class Job(BaseModel):
     max_attempts = IntegerField(default=8)
     run_after = DateTimeField(default=utcnow)
     locked_until = DateTimeField(null=True)
+    lock_token = CharField(max_length=32, default="")   # who holds the lease on a running job
     last_error = TextField(default="")
     created_at = DateTimeField(default=utcnow)
     done_at = DateTimeField(null=True)
@@ -445,9 +446,79 @@ class Job(BaseModel):
     class Meta:
         indexes = ((("status", "run_after"), False),)
 
+    STATUSES = ("pending", "running", "done", "failed")
+
     @property
     def data(self):
         return json.loads(self.payload)
+
+    @classmethod
+    def _claimable(cls, now):
+        # Due pending jobs, and running jobs whose worker died (lease expired) with tries left.
+        return (((cls.status == "pending") & (cls.run_after <= now))
+                | ((cls.status == "running") & (cls.locked_until < now)
+                   & (cls.attempts < cls.max_attempts)))
+
+    @classmethod
+    def due_ids(cls, now, limit):
+        return [row[0] for row in cls.select(cls.id).where(cls._claimable(now))
+                .order_by(cls.run_after, cls.id).limit(limit).tuples()]
+
+    @classmethod
+    def claim(cls, job_id, token, now, lease_until):
+        """Take the job for one attempt. One conditional UPDATE: of two workers racing for
+        the same row, exactly one sees a row count of 1."""
+        won = (cls.update(status="running", lock_token=token, locked_until=lease_until,
+                          attempts=cls.attempts + 1)
+               .where((cls.id == job_id) & cls._claimable(now)).execute())
+        return won == 1
+
+    @classmethod
+    def _leased(cls, job_id, token):
+        return (cls.id == job_id) & (cls.status == "running") & (cls.lock_token == token)
+
+    @classmethod
+    def finish(cls, job_id, token, now):
+        """Mark done, only if we still hold the lease (False: another worker took it over)."""
+        return cls.update(status="done", done_at=now, locked_until=None, lock_token="").where(
+            cls._leased(job_id, token)).execute() == 1
+
+    @classmethod
+    def fail(cls, job_id, token, error, retry_at=None):
+        """Record a failed attempt: back to pending at `retry_at`, or failed for good."""
+        changes = {"last_error": error, "locked_until": None, "lock_token": ""}
+        if retry_at is None:
+            changes["status"] = "failed"
+        else:
+            changes.update(status="pending", run_after=retry_at)
+        return cls.update(changes).where(cls._leased(job_id, token)).execute() == 1
+
+    @classmethod
+    def fail_abandoned(cls, now, error):
+        """Running jobs whose worker died on their last allowed attempt: failed, for staff."""
+        return (cls.update(status="failed", last_error=error, locked_until=None, lock_token="")
+                .where((cls.status == "running") & (cls.locked_until < now)
+                       & (cls.attempts >= cls.max_attempts)).execute())
+
+    @classmethod
+    def retry(cls, job_id, now):
+        """Staff asked to try a failed job again: a fresh set of attempts, due now."""
+        return (cls.update(status="pending", attempts=0, run_after=now)
+                .where((cls.id == job_id) & (cls.status == "failed")).execute()) == 1
+
+    @classmethod
+    def counts(cls):
+        from peewee import fn
+        counts = dict.fromkeys(cls.STATUSES, 0)
+        counts.update(cls.select(cls.status, fn.COUNT(cls.id)).group_by(cls.status).tuples())
+        return counts
+
+    @classmethod
+    def needing_attention(cls, statuses=("failed", "running", "pending")):
+        """Jobs staff may want to see: failed first, then running, then waiting; newest first."""
+        from peewee import Case
+        rank = Case(cls.status, [("failed", 0), ("running", 1)], 2)
+        return cls.select().where(cls.status.in_(list(statuses))).order_by(rank, cls.id.desc())
 
 
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, AccessLink, Category, Product,

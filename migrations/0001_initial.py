@@ -181,6 +181,7 @@ def up(migrator, db):
         max_attempts = IntegerField(default=8)
         run_after = DateTimeField()
         locked_until = DateTimeField(null=True)
+        lock_token = CharField(max_length=32, default='')
         last_error = TextField(default='')
         created_at = DateTimeField()
         done_at = DateTimeField(null=True)

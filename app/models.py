@@ -8,11 +8,11 @@ import datetime
 import hashlib
 import json
 
-from peewee import (BigIntegerField, BlobField, BooleanField, CharField, Check, DateField,
-                    DateTimeField, ForeignKeyField, IntegerField, Model, TextField)
+from peewee import (JOIN, BigIntegerField, BlobField, BooleanField, CharField, Check, DateField,
+                    DateTimeField, ForeignKeyField, IntegerField, Model, TextField, fn)
 
 from . import money
-from .db import db
+from .db import db, is_sqlite
 
 
 def utcnow():
@@ -67,6 +67,14 @@ class Settings(BaseModel):
     def language_list(self):
         return [code for code in self.languages.split(",") if code]
 
+    @classmethod
+    def get_logo(cls):
+        """(bytes, content type) of the business logo, or None; reads only those two columns."""
+        row = cls.select(cls.logo, cls.logo_type).where(cls.id == 1).first()
+        if row is None or not row.logo:
+            return None
+        return bytes(row.logo), row.logo_type
+
 
 class StaffUser(BaseModel):
     email = CharField(max_length=254, unique=True)
@@ -87,6 +95,25 @@ class TaxRate(BaseModel):
 
     class Meta:
         indexes = ((("name", "rate_bp"), True),)
+
+    @classmethod
+    def listed(cls):
+        """Every rate for the back-office list: active first, then by name and rate."""
+        return cls.select().order_by(cls.active.desc(), cls.name, cls.rate_bp.desc(), cls.id)
+
+    @classmethod
+    def offered_to(cls, product=None):
+        """The rates a product form offers: the active ones, plus inactive ones the product
+        already carries (so saving the form does not drop them without the staff seeing it)."""
+        query = cls.active == True  # noqa: E712
+        if product is not None:
+            query |= cls.id.in_(ProductTax.select(ProductTax.tax_rate).where(ProductTax.product == product))
+        return cls.select().where(query).order_by(cls.name, cls.rate_bp.desc(), cls.id)
+
+    @classmethod
+    def default_ids(cls):
+        """The rates preselected on a new product or document line."""
+        return [t.id for t in cls.select(cls.id).where((cls.active == True) & (cls.is_default == True))]  # noqa: E712
 
 
 # --- contacts and the people who sign in for them ---------------------------------------------
@@ -145,10 +172,87 @@ class AccessLink(BaseModel):
 
 # --- catalog --------------------------------------------------------------------------------
 
+MAX_STOCK = 2_147_483_647   # the stock column is a 32-bit integer on PostgreSQL
+
+
 class Category(BaseModel):
     name = CharField(max_length=120)
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
     position = IntegerField(default=0)
+
+    @classmethod
+    def tree(cls):
+        """Every category as (category, depth): parents before children, siblings by position.
+
+        Categories are few, so one query and a walk in Python beats a recursive CTE that
+        would have to be written twice (SQLite and PostgreSQL)."""
+        rows = list(cls.select().order_by(cls.position, cls.name, cls.id))
+        children = {}
+        for row in rows:
+            children.setdefault(row.parent_id, []).append(row)
+        out, seen = [], set()
+
+        def walk(row, depth):
+            stack = [(row, depth)]
+            while stack:
+                row, depth = stack.pop()
+                if row.id not in seen:
+                    seen.add(row.id)
+                    out.append((row, depth))
+                    stack.extend((child, depth + 1) for child in reversed(children.get(row.id, [])))
+
+        for root in children.get(None, []):
+            walk(root, 0)
+        # A cycle written into the database by hand never reaches a root: list it anyway.
+        for row in rows:
+            walk(row, 0)
+        return out
+
+    def subtree_ids(self):
+        """This category's id and the ids of all its descendants."""
+        children = {}
+        for cid, parent_id in Category.select(Category.id, Category.parent).tuples():
+            children.setdefault(parent_id, []).append(cid)
+        found, todo = {self.id}, [self.id]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
+
+    @classmethod
+    def lock_all(cls):
+        """Serialise moves inside a transaction, so that two moves made at once cannot build a
+        cycle between them: PostgreSQL locks the rows; SQLite's IMMEDIATE transaction already
+        holds the database's write lock."""
+        if not is_sqlite():
+            list(cls.select(cls.id).order_by(cls.id).for_update())
+
+    @classmethod
+    def product_counts(cls):
+        """{category id: number of products directly in it}."""
+        return dict(Product.select(Product.category, fn.COUNT(Product.id))
+                    .where(Product.category.is_null(False)).group_by(Product.category).tuples())
+
+    def can_move_under(self, parent):
+        """False when `parent` is this category or one of its descendants (a cycle)."""
+        return parent is None or parent.id not in self.subtree_ids()
+
+    @classmethod
+    def next_position(cls, parent):
+        last = (cls.select(fn.MAX(cls.position))
+                .where(cls.parent.is_null() if parent is None else cls.parent == parent).scalar())
+        return 0 if last is None else last + 1
+
+    def delete_keeping_contents(self):
+        """Delete this category: its children move up to its parent, its products become
+        uncategorised (said explicitly, not left to ON DELETE, so both databases agree)."""
+        with db.atomic():
+            Category.lock_all()
+            Category.update(parent=self.parent_id).where(Category.parent == self.id).execute()
+            Product.update(category=None).where(Product.category == self.id).execute()
+            Category.delete().where(Category.id == self.id).execute()
 
 
 class Product(BaseModel):
@@ -164,6 +268,48 @@ class Product(BaseModel):
     visible = BooleanField(default=True)      # hidden: not shown in the portal catalog
     updated_at = DateTimeField(default=utcnow)
 
+    @classmethod
+    def search(cls, q="", category_ids=None):
+        """Products whose name or SKU contains `q`, optionally within some categories."""
+        query = cls.select(cls, Category).join(Category, JOIN.LEFT_OUTER)
+        if q:
+            like = f"%{q}%"
+            query = query.where((cls.name ** like) | (cls.sku ** like))
+        if category_ids is not None:
+            query = query.where(cls.category.in_(list(category_ids)))
+        return query.order_by(cls.name, cls.sku, cls.id)
+
+    def tax_ids(self):
+        return {pt.tax_rate_id for pt in ProductTax.select(ProductTax.tax_rate).where(ProductTax.product == self)}
+
+    def set_taxes(self, tax_ids):
+        """Replace the product's taxes (call inside a transaction)."""
+        ProductTax.delete().where(ProductTax.product == self).execute()
+        if tax_ids:
+            ProductTax.insert_many([{"product": self.id, "tax_rate": tid} for tid in sorted(set(tax_ids))]).execute()
+
+    def adjust_stock(self, delta):
+        """Add `delta` to the stock in one conditional UPDATE: False (and no change) when the
+        result would fall below zero or overflow the column. Concurrent adjustments add up."""
+        won = (Product.update(stock=Product.stock + delta, updated_at=utcnow())
+               .where((Product.id == self.id) & (Product.stock + delta >= 0)
+                      & (Product.stock + delta <= MAX_STOCK)).execute())
+        if won:
+            self.stock = Product.get_by_id(self.id).stock
+        return bool(won)
+
+    def set_stock_from(self, seen, new):
+        """Set the stock to `new` only if it is still `seen` (what the edit form showed), so an
+        order placed while staff were editing is not overwritten. False when it changed."""
+        won = (Product.update(stock=new, updated_at=utcnow())
+               .where((Product.id == self.id) & (Product.stock == seen)).execute())
+        return bool(won)
+
+    def image_list(self):
+        """The product's images without their bytes, in display order."""
+        return (ProductImage.select(ProductImage.id, ProductImage.content_type, ProductImage.position)
+                .where(ProductImage.product == self).order_by(ProductImage.position, ProductImage.id))
+
 
 class ProductTax(BaseModel):
     product = ForeignKeyField(Product, backref="product_taxes", on_delete="CASCADE")
@@ -178,6 +324,15 @@ class ProductImage(BaseModel):
     content_type = CharField(max_length=40)
     data = BlobField()
     position = IntegerField(default=0)
+
+    @classmethod
+    def count_for(cls, product):
+        return cls.select(cls.id).where(cls.product == product).count()
+
+    @classmethod
+    def next_position(cls, product):
+        last = cls.select(fn.MAX(cls.position)).where(cls.product == product).scalar()
+        return 0 if last is None else last + 1
 
 
 # --- documents ------------------------------------------------------------------------------

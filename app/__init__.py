@@ -20,6 +20,8 @@ def create_app(test_config=None):
         app.config.from_mapping(test_config)
     config_module.check(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["SECRET_KEY"] and app.config["PORTAL_ENV"] == "development":
+        app.config["SECRET_KEY"] = config_module.development_key(app.instance_path)
 
     # Pages in app/templates, HTMX fragments in app/partials: one loader finds both.
     app.jinja_loader = ChoiceLoader([FileSystemLoader(os.path.join(app.root_path, "templates")),
@@ -31,13 +33,18 @@ def create_app(test_config=None):
     _per_request_connection(app)
     csrf.init_app(app)
 
-    from . import i18n, jobs, labels, security
+    from . import auth, errors, i18n, jobs, labels, limits, security
     i18n.init_app(app)
     labels.init_app(app)
     security.init_app(app)
-    jobs.init_app(app)
+    limits.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    jobs.init_app(app)   # also sets up mail
 
-    from .views import staff
+    from .views import auth as auth_views, documents, pdf, portal, profile, staff
+    for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp):
+        app.register_blueprint(blueprint)
     staff.register(app)
 
     from . import cli

@@ -45,6 +45,28 @@ def init_app(app):
                 StaffUser.create(email=email, name=name, password_hash=hash_password(password))
                 click.echo(f"created staff user {email}")
 
+    @app.cli.command("access-link")
+    @click.argument("email")
+    @click.option("--send", is_flag=True, help="Also mail it to the person.")
+    def access_link(email, send):
+        """Print a time-limited, single-use portal access link for a contact's person."""
+        from . import tokens
+        from .models import Person, Settings
+        from .security import external_url
+        db.connect(reuse_if_open=True)
+        person = Person.by_email(email)
+        if person is None or not person.can_sign_in():
+            raise click.ClickException(f"{email}: no person with portal access has this email")
+        with app.test_request_context():
+            if send:
+                from .views.auth import send_link
+                token, link = send_link(person, "access")
+            else:
+                token, link = tokens.issue(person, "access", hours=Settings.get_solo().access_link_hours)
+            from flask import url_for
+            click.echo(external_url(url_for("auth.access", token=token)))
+        click.echo(f"expires {link.expires_at:%Y-%m-%d %H:%M} UTC; it works once", err=True)
+
     from . import demo, jobs
     jobs.register_cli(app)
     demo.register_cli(app)

@@ -40,6 +40,18 @@ def from_env(instance_path):
         "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Madrid"),
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024))),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Sessions: an idle session ends; one opened by an access link also ends after
+        # Settings.link_session_hours whatever happens.
+        "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "120")),
+        "PERMANENT_SESSION_LIFETIME": int(env("SESSION_MAX_DAYS", "14")) * 86400,
+        # Rate limits (Flask-Limiter syntax). Only failed sign-ins count. The per-account-and-IP
+        # limit stops guessing from one place; the per-account one is high so that an attacker
+        # elsewhere cannot lock the real person out for long.
+        "LOGIN_LIMIT_ACCOUNT_IP": env("LOGIN_LIMIT_ACCOUNT_IP", "5 per 5 minutes"),
+        "LOGIN_LIMIT_IP": env("LOGIN_LIMIT_IP", "30 per 5 minutes"),
+        "LOGIN_LIMIT_ACCOUNT": env("LOGIN_LIMIT_ACCOUNT", "100 per hour"),
+        "LINK_REQUEST_LIMIT": env("LINK_REQUEST_LIMIT", "5 per hour"),
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
     }
 
 
@@ -51,3 +63,14 @@ def check(config):
                 "SECRET_KEY is empty, too short or a well-known value. Set SECRET_KEY to a long "
                 "random string (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
                 "or PORTAL_ENV=development on a developer machine.")
+
+
+def development_key(instance_path):
+    """A random key kept in instance/ so development sessions survive restarts."""
+    import secrets
+    path = os.path.join(instance_path, "dev-secret-key")
+    if not os.path.exists(path):
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as fh:
+            fh.write(secrets.token_hex(32))
+    with open(path) as fh:
+        return fh.read().strip()

@@ -1,5 +1,5 @@
 """One helper decides whether a response is a whole page or an HTMX fragment."""
-from flask import render_template, request
+from flask import make_response, render_template, request
 
 
 def is_fragment_request():
@@ -14,11 +14,9 @@ def is_fragment_request():
     return True
 
 
-def render(page, fragment, status=200, **context):
-    """Render `fragment` alone for an HTMX request, else `page` (which includes it)."""
-    template = fragment if is_fragment_request() else page
-    response = render_template(template, **context)
-    from flask import make_response
-    resp = make_response(response, status)
-    resp.headers["Vary"] = "HX-Request"
-    return resp
+def render(page_template, fragment_template, status=200, **context):
+    """Render the fragment alone for an HTMX request, else the page (which includes it)."""
+    template = fragment_template if is_fragment_request() else page_template
+    response = make_response(render_template(template, **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response

@@ -31,4 +31,23 @@ def status_label(doc):
 
 def init_app(app):
     app.jinja_env.globals.update(status_label=status_label, KIND_LABELS=KIND_LABELS,
-                                 KIND_PLURALS=KIND_PLURALS, TRANSITION_LABELS=TRANSITION_LABELS)
+                                 KIND_PLURALS=KIND_PLURALS, TRANSITION_LABELS=TRANSITION_LABELS,
+                                 STATUS_FILTER_LABELS=STATUS_FILTER_LABELS, ACTIVITY_LABELS=ACTIVITY_LABELS)
+
+
+# The status filter of each portal list, in the customer's words.
+STATUS_FILTER_LABELS = {
+    "invoice": {"open": _l("Pending payment"), "overdue": _l("Overdue"), "paid": _l("Paid"), "void": _l("Void")},
+    "quote": {"open": _l("Awaiting approval"), "expired": _l("Expired"), "accepted": _l("Accepted"),
+              "declined": _l("Declined"), "void": _l("Void")},
+    "order": {"open": _l("Placed"), "confirmed": _l("Confirmed"), "shipped": _l("Shipped"),
+              "delivered": _l("Delivered"), "cancelled": _l("Cancelled")},
+}
+
+# What the summary's recent activity says about a document.
+ACTIVITY_LABELS = {
+    "status_open": _l("issued"), "payment_manual": _l("payment received"),
+    "payment_succeeded": _l("paid online"), "comment": _l("new comment"),
+    "quote_accepted": _l("quote accepted"), "quote_declined": _l("quote declined"),
+    "order_placed": _l("order placed"),
+}

@@ -157,6 +157,35 @@ class Person(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
 
+    # flask-login: the id carries the session version, so bumping it ends every older session.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    @classmethod
+    def by_email(cls, email):
+        return cls.get_or_none(cls.email == (email or "").strip().lower())
+
+    def can_sign_in(self):
+        return self.active and self.contact.portal_enabled and not self.contact.archived
+
+
+class PortalSession(BaseModel):
+    """A signed-in browser. The cookie holds a random id whose hash is kept here, so signing
+    out, a password change or revoked access end a session even if its cookie was copied."""
+    person = ForeignKeyField(Person, backref="sessions", on_delete="CASCADE")
+    sid_hash = CharField(max_length=64, unique=True)
+    via = CharField(max_length=10, constraints=[Check("via IN ('password', 'link')")])
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(null=True)     # sessions opened by an access link end here
+
 
 class AccessLink(BaseModel):
     """A time-limited, single-use sign-in link. Only the token's hash is stored."""
@@ -676,7 +705,7 @@ class Job(BaseModel):
         return cls.select().where(cls.status.in_(list(statuses))).order_by(rank, cls.id.desc())
 
 
-MODELS = [Settings, StaffUser, TaxRate, Contact, Person, AccessLink, Category, Product,
+MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job]
 

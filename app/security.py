@@ -1,5 +1,5 @@
 """Response headers every answer carries (pages, fragments, errors) and safe redirects."""
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app, request
 
@@ -34,10 +34,12 @@ def safe_next(target, default):
     if not target or not isinstance(target, str):
         return default
     target = target.strip()
-    parts = urlsplit(target)
-    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
-            or "\\" in target or any(ord(c) < 32 for c in target)):
-        return default
+    # Judge the decoded form too: "/%2F/evil.example" and "/%0a/..." are tricks, not pages.
+    for form in (target, unquote(target)):
+        parts = urlsplit(form)
+        if (parts.scheme or parts.netloc or not form.startswith("/") or form.startswith("//")
+                or "\\" in form or any(ord(c) < 32 or ord(c) == 127 for c in form)):
+            return default
     return target
 
 

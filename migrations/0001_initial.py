@@ -1,5 +1,5 @@
 """The initial schema."""
-# Generated from a schema diff on 2026-11-27 10:10.
+# Generated from a schema diff on 2026-11-27 10:26.
 from peewee import *
 
 
@@ -231,6 +231,18 @@ def up(migrator, db):
             indexes = ((('gateway', 'event_id'), True),)
     db.create_tables([PaymentEvent])
 
+    class PortalSession(Model):
+        person = ForeignKeyField(Person, on_delete='CASCADE')
+        sid_hash = CharField(unique=True, max_length=64)
+        via = CharField(max_length=10, constraints=[SQL("CHECK (via IN ('password', 'link'))")])
+        created_at = DateTimeField()
+        last_seen_at = DateTimeField()
+        expires_at = DateTimeField(null=True)
+        class Meta:
+            database = db
+            table_name = 'portal_session'
+    db.create_tables([PortalSession])
+
     class ProductImage(Model):
         product = ForeignKeyField(Product, on_delete='CASCADE')
         content_type = CharField(max_length=40)
@@ -317,6 +329,7 @@ def down(migrator, db):
     migrator.migrate(migrator.drop_table('product_tax'))
     migrator.migrate(migrator.drop_table('tax_rate'))
     migrator.migrate(migrator.drop_table('product_image'))
+    migrator.migrate(migrator.drop_table('portal_session'))
     migrator.migrate(migrator.drop_table('payment_event'))
     migrator.migrate(migrator.drop_table('payment'))
     migrator.migrate(migrator.drop_table('line_tax'))

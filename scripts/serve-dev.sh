@@ -46,6 +46,9 @@ cat <<EOF
   Customer portal (development): $BASE_URL/
   Back-office sign-in:           $BASE_URL/staff/login
     demo staff (from 'flask demo'): demo@example.com / demo-password-123
+  Portal as a demo contact (Emily Clarke, single-use link):
+    $("$PY" -m flask --app wsgi access-link emily@demo.example 2>/dev/null || echo "(run 'flask demo' first)")
+    more: .venv/bin/flask --app wsgi access-link ana@demo.example
   Job worker: pid $worker, stops with the server. Stop both with Ctrl-C.
 
 EOF

@@ -2,6 +2,7 @@
 import datetime
 import itertools
 
+from app import money
 from app.db import db
 from app.models import (Category, Contact, Document, DocumentLine, LineTax, Person, Product,
                         ProductTax, Settings, StaffUser, TaxRate)
@@ -51,12 +52,11 @@ def make_document(contact=None, kind="invoice", status="open", lines=None, curre
                               issue_date=issue_date, **fields)
         for pos, (desc, qty, price, disc, taxes) in enumerate(lines):
             line = DocumentLine.create(document=doc, position=pos, description=desc,
-                                       qty_milli=qty, unit_price=price, discount_bp=disc)
+                                       qty_milli=qty, unit_price=price, discount_bp=disc,
+                                       net=money.line_net(qty, price, disc))
             for name, rate in taxes:
                 LineTax.create(line=line, name=name, rate_bp=rate)
         doc.recompute()
-        for line, net in zip(doc.ordered_lines(), [None] * len(lines)):
-            pass
         doc.save()
     return doc
 

@@ -64,7 +64,7 @@ def test_stylesheet_is_served_as_css(client):
 
 def test_stylesheet_is_small_and_self_contained():
     css = read_css()
-    assert 0 < os.path.getsize(CSS_PATH) < 25 * 1024
+    assert 0 < os.path.getsize(CSS_PATH) < 36 * 1024
     assert "@import" not in css
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", css), "no fonts or images from other sites"
     assert css.count("{") == css.count("}")

@@ -9,7 +9,7 @@ from app.db import db
 from app.models import Contact, Person
 from tests.conftest import PG_URL
 
-sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="the SQLite backup")
+sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="only on SQLite: the online backup")
 
 
 class Writer(threading.Thread):
@@ -102,7 +102,7 @@ def test_backup_holds_the_same_rows(runner, tmp_path):
     assert copied == live and copied["document"][0] >= 30
 
 
-@pytest.mark.skipif(not PG_URL, reason="the PostgreSQL refusal")
+@pytest.mark.skipif(not PG_URL, reason="only on PostgreSQL: the refusal")
 def test_backup_on_postgresql_says_to_use_pg_dump(runner, tmp_path):
     result = runner.invoke(args=["backup", str(tmp_path / "b.db")])
     assert result.exit_code != 0

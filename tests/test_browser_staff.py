@@ -3,7 +3,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.models import Document
-from tests.browser import chromium, live_server, page, staff_sign_in  # noqa: F401
+from tests.browser import staff_sign_in
 from tests.factories import make_tax
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,50 @@
+"""Error pages: short, translated, with the security headers every response carries."""
+import logging
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from peewee import InterfaceError, OperationalError
+
+log = logging.getLogger("portal.errors")
+
+
+def _page(status, title, message):
+    return render_template("errors/error.html", title=title, message=message), status
+
+
+def init_app(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _page(400, _("This form has expired"), _("Go back, reload the page and try again."))
+
+    @app.errorhandler(400)
+    def bad_request(exc):
+        return _page(400, _("Something in this request is not right"), _("Go back and try again."))
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return _page(404, _("Page not found"), _("This page does not exist, or you do not have access to it."))
+
+    @app.errorhandler(405)
+    def not_allowed(exc):
+        return _page(405, _("Page not found"), _("This page does not exist, or you do not have access to it."))
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        return _page(413, _("That upload is too large"), _("Choose a smaller file and try again."))
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        return _page(429, _("Too many attempts"),
+                     _("For your security, please wait a few minutes before trying again."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_down(exc):
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        return _page(503, _("We will be right back"), _("The portal is briefly unavailable. Please try again in a minute."))
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return _page(500, _("Something went wrong"), _("Please try again. If it keeps happening, contact us."))

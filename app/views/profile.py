@@ -1,0 +1,82 @@
+"""The profile menu: change password, language, sign out (seed items 8 and 9)."""
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from ..auth import end_other_sessions
+from ..db import db
+from ..forms import Form
+from ..models import Activity, Person, Settings
+from ..passwords import hash_password, verify_password
+from .passwords import new_password_errors
+
+bp = Blueprint("profile", __name__, url_prefix="/account")
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    return None
+
+
+def language_choices():
+    from ..i18n import LANGUAGE_NAMES
+    return [(code, LANGUAGE_NAMES[code]) for code in Settings.get_solo().language_list if code in LANGUAGE_NAMES]
+
+
+@bp.get("/")
+def index():
+    """The profile page: what the menu offers, for phones and for browsers without JavaScript."""
+    return render_template("profile/index.html", languages=language_choices(),
+                           form=Form(values={"language": g.person.language}))
+
+
+@bp.get("/password")
+def password():
+    """Show the form to create or change the password."""
+    return render_template("profile/password.html", form=Form(), needs_current=_needs_current())
+
+
+def _needs_current():
+    # A person with a password proves it before changing it (a forgotten one is replaced
+    # through a reset link). One who arrived by access link and has none creates it directly.
+    return bool(g.person.password_hash)
+
+
+@bp.post("/password")
+def password_submit():
+    """Create or change the password; every other session of the person ends."""
+    form = Form(request.form)
+    needs_current = _needs_current()
+    if needs_current:
+        current = form.raw("current_password")
+        form.values["current_password"] = ""
+        if not current:
+            form.error("current_password", _("Enter your current password."))
+        elif not verify_password(g.person.password_hash, current[:1024]):
+            form.error("current_password", _("That is not your current password."))
+    new = new_password_errors(form)
+    if not form.ok:
+        return render_template("profile/password.html", form=form, needs_current=needs_current), 422
+    with db.atomic():
+        (Person.update(password_hash=hash_password(new), session_version=Person.session_version + 1)
+         .where(Person.id == g.person.id).execute())
+        Activity.record("password_changed", person=g.person, contact=g.person.contact_id)
+    end_other_sessions(g.person)
+    flash(_("Your password is saved. Other devices have been signed out."), "success")
+    return redirect(url_for("portal.home"), 303)
+
+
+@bp.post("/language")
+def language():
+    """Save the person's language."""
+    form = Form(request.form)
+    codes = [code for code, _name in language_choices()]
+    code = form.choice("language", codes)
+    if not form.ok:
+        return render_template("profile/index.html", languages=language_choices(), form=form), 422
+    Person.update(language=code).where(Person.id == g.person.id).execute()
+    with force_locale(code):
+        flash(_("Language saved."), "success")
+    return redirect(url_for("portal.home"), 303)

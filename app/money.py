@@ -78,6 +78,8 @@ def _decimal(text):
     text = (text or "").strip().replace(" ", "").replace("\u00a0", "")
     if not text:
         raise MoneyError("required")
+    if len(text) > 40:   # thousands of digits would overflow Decimal's context: no amount is that long
+        raise MoneyError("too large")
     # Accept both 1.234,56 and 1,234.56: the last separator is the decimal one.
     if "," in text and "." in text:
         if text.rfind(",") > text.rfind("."):

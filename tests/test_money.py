@@ -71,3 +71,10 @@ def test_parse_quantity_refuses(text, whole, reason):
 def test_currency_codes():
     assert money.is_currency("EUR") and money.is_currency("GBP") and money.is_currency("XOF")
     assert not money.is_currency("XXX") and not money.is_currency("EURO") and not money.is_currency("eur")
+
+
+def test_absurdly_long_number_is_refused_not_a_crash():
+    with pytest.raises(money.MoneyError, match="too large"):
+        money.parse_amount("9" * 5000, "EUR")
+    with pytest.raises(money.MoneyError):
+        money.parse_percent("1" + "0" * 3000)

@@ -291,3 +291,12 @@ def test_duplicate_person_email_gets_a_message(staff):
 def test_unknown_contact_and_document_are_404(staff):
     assert staff.get("/staff/contacts/999999").status_code == 404
     assert staff.get("/staff/documents/999999").status_code == 404
+
+
+def test_staff_lists_paginate_without_skipping(staff):
+    for i in range(51):
+        make_contact(name=f"Contact {i:03d}")
+    first = [a.get_text() for a in soup(staff.get("/staff/contacts/")).select("#contacts tbody a")]
+    second = [a.get_text() for a in soup(staff.get("/staff/contacts/?page=2")).select("#contacts tbody a")]
+    assert len(first) == 50 and len(second) == 1 and set(first).isdisjoint(second)
+    assert sorted(first + second) == [f"Contact {i:03d}" for i in range(51)]

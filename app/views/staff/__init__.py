@@ -44,5 +44,6 @@ def register(app):
 
 def _business_name():
     if "business_name" not in g:
-        g.business_name = Settings.get_solo().name
+        row = Settings.select(Settings.name).where(Settings.id == 1).first()   # not the logo blob
+        g.business_name = row.name if row else Settings.get_solo().name
     return g.business_name

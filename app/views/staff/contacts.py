@@ -66,7 +66,7 @@ def index():
     if q:
         like = f"%{q}%"
         query = query.where(Contact.name ** like | Contact.email ** like | Contact.tax_id ** like)
-    contacts = list(query.order_by(Contact.name).paginate(page, PAGE + 1))
+    contacts = list(query.order_by(Contact.name).limit(PAGE + 1).offset((page - 1) * PAGE))
     return render_template("staff/contacts/index.html", contacts=contacts[:PAGE], q=q, page=page,
                            has_next=len(contacts) > PAGE)
 

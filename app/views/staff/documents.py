@@ -54,7 +54,7 @@ def index():
         query = query.where(Document.status == status)
     if q:
         query = query.where(Document.number.contains(q) | Contact.name.contains(q))
-    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc()).paginate(page, PAGE + 1))
+    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc()).limit(PAGE + 1).offset((page - 1) * PAGE))
     return render_template("staff/documents/index.html", docs=docs[:PAGE], has_next=len(docs) > PAGE,
                            page=page, kind=kind, status=status, q=q, statuses=STATUSES)
 

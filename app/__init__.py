@@ -42,8 +42,8 @@ def create_app(test_config=None):
     errors.init_app(app)
     jobs.init_app(app)   # also sets up mail
 
-    from .views import auth as auth_views, documents, pdf, portal, profile, staff
-    for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp):
+    from .views import auth as auth_views, comments, documents, pdf, portal, profile, quotes, staff
+    for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp, comments.bp, quotes.bp):
         app.register_blueprint(blueprint)
     staff.register(app)
 

@@ -42,7 +42,7 @@ def init_app(app):
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def database_down(exc):
-        log.error("database unavailable: %s", exc.__class__.__name__)
+        log.error("database unavailable: %s: %s", exc.__class__.__name__, str(exc)[:200])
         return _page(503, _("We will be right back"), _("The portal is briefly unavailable. Please try again in a minute."))
 
     @app.errorhandler(500)

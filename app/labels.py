@@ -32,7 +32,8 @@ def status_label(doc):
 def init_app(app):
     app.jinja_env.globals.update(status_label=status_label, KIND_LABELS=KIND_LABELS,
                                  KIND_PLURALS=KIND_PLURALS, TRANSITION_LABELS=TRANSITION_LABELS,
-                                 STATUS_FILTER_LABELS=STATUS_FILTER_LABELS, ACTIVITY_LABELS=ACTIVITY_LABELS)
+                                 STATUS_FILTER_LABELS=STATUS_FILTER_LABELS, ACTIVITY_LABELS=ACTIVITY_LABELS,
+                                 STATUS_LABELS_ALL=STATUS_LABELS)
 
 
 # The status filter of each portal list, in the customer's words.

@@ -7,6 +7,7 @@ import datetime
 from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_login import login_required
 
+from .. import comments, quotes
 from ..htmx import render
 from ..models import Activity, Document, Payment, Settings, utcnow
 
@@ -96,10 +97,13 @@ def record_view(doc, action="viewed"):
 
 
 def document_context(doc):
-    lines = list(doc.ordered_lines())
-    return {"doc": doc, "lines": lines, "settings": Settings.get_solo(), "contact": g.person.contact,
-            "logo_url": url_for("logo"),
-            "payments": list(doc.payments.where(Payment.status == "succeeded").order_by(Payment.paid_at))}
+    """The document page: the sheet, and the context of each fragment in its sidebar."""
+    context = {"doc": doc, "lines": list(doc.ordered_lines()), "settings": Settings.get_solo(),
+               "contact": g.person.contact, "logo_url": url_for("logo"),
+               "payments": list(doc.payments.where(Payment.status == "succeeded").order_by(Payment.paid_at))}
+    context.update(comments.fragment_context(doc))
+    context.update(quotes.fragment_context(doc))
+    return context
 
 
 @bp.get("/documents/<int:doc_id>")

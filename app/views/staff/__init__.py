@@ -33,8 +33,8 @@ def require_staff():
 
 
 def register(app):
-    from . import access, auth, catalog, categories, contacts, documents, jobs, settings, taxes
-    for module in (auth, contacts, access, documents, catalog, categories, taxes, settings, jobs):
+    from . import access, auth, catalog, categories, contacts, documents, jobs, settings, taxes, comments
+    for module in (auth, contacts, access, documents, catalog, categories, taxes, settings, jobs, comments):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -4,12 +4,12 @@ import datetime
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ... import comments, quotes
 from ... import document_form as df
 from ...db import db
 from ...forms import Form
 from ...htmx import render
-from ...models import (KINDS, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate,
-                       utcnow)
+from ...models import KINDS, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate
 from ...money import amount_input
 from . import staff_blueprint
 
@@ -128,7 +128,7 @@ def show(doc_id):
     pay_form = Form(values={"amount": amount_input(doc.amount_due, doc.currency),
                             "paid_on": datetime.date.today().isoformat()})
     return render_template("staff/documents/show.html", doc=doc, payments=payments, activity=activity,
-                           pay_form=pay_form)
+                           pay_form=pay_form, comments=comments.thread(doc), decision=quotes.decision_for(doc))
 
 
 @bp.get("/<int:doc_id>/edit")
@@ -215,17 +215,11 @@ def record_manual_payment(doc, amount, paid_on, note):
     import secrets
     paid_at = datetime.datetime.combine(paid_on, datetime.time(12))
     with db.atomic():
-        raised = (Document.update(amount_paid=Document.amount_paid + amount, updated_at=utcnow())
-                  .where((Document.id == doc.id) & (Document.amount_paid + amount <= Document.total))
-                  .execute())
-        if not raised:
+        if not doc.apply_payment(amount):
             return False
         Payment.create(document=doc, gateway="manual", amount=amount, currency=doc.currency,
                        status="succeeded", idempotency_key="manual-" + secrets.token_hex(16),
                        method_note=note, paid_at=paid_at, created_by=g.staff)
-        doc = Document.get_by_id(doc.id)
-        if doc.kind == "invoice" and doc.amount_paid >= doc.total:
-            Document.update(status="paid").where((Document.id == doc.id) & (Document.status == "open")).execute()
         Activity.record("payment_manual", staff=g.staff, document=doc, contact=doc.contact_id,
                         detail=amount_input(amount, doc.currency) + " " + doc.currency)
     return True

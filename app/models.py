@@ -264,6 +264,20 @@ class Category(BaseModel):
         return dict(Product.select(Product.category, fn.COUNT(Product.id))
                     .where(Product.category.is_null(False)).group_by(Product.category).tuples())
 
+    @classmethod
+    def catalog_tree(cls):
+        """The portal's category tree: (category, depth, products in it and below), leaving out
+        branches with nothing a contact can see."""
+        own = dict(Product.select(Product.category, fn.COUNT(Product.id))
+                   .where(Product.shown() & Product.category.is_null(False))
+                   .group_by(Product.category).tuples())
+        tree = cls.tree()
+        total = dict(own)
+        for row, _depth in reversed(tree):   # children come after their parents: add them up
+            if row.parent_id is not None and total.get(row.id):
+                total[row.parent_id] = total.get(row.parent_id, 0) + total[row.id]
+        return [(row, depth, total[row.id]) for row, depth in tree if total.get(row.id)]
+
     def can_move_under(self, parent):
         """False when `parent` is this category or one of its descendants (a cycle)."""
         return parent is None or parent.id not in self.subtree_ids()
@@ -339,6 +353,68 @@ class Product(BaseModel):
         return (ProductImage.select(ProductImage.id, ProductImage.content_type, ProductImage.position)
                 .where(ProductImage.product == self).order_by(ProductImage.position, ProductImage.id))
 
+    # The portal catalog: only active and visible products exist for a contact.
+    @classmethod
+    def shown(cls):
+        return (cls.active == True) & (cls.visible == True)  # noqa: E712
+
+    @classmethod
+    def catalog(cls, q="", category_ids=None):
+        """What a contact with catalog access can see: `search`, less inactive and hidden products."""
+        return cls.search(q, category_ids).where(cls.shown())
+
+    @classmethod
+    def in_catalog(cls, product_id):
+        """One product of the portal catalog, or None (inactive, hidden and unknown alike)."""
+        return cls.select().where((cls.id == product_id) & cls.shown()).first()
+
+    @classmethod
+    def first_images(cls, product_ids):
+        """{product id: id of its first image}, for a page of products in one query."""
+        found = {}
+        rows = (ProductImage.select(ProductImage.id, ProductImage.product)
+                .where(ProductImage.product.in_(list(product_ids)))
+                .order_by(ProductImage.product, ProductImage.position, ProductImage.id))
+        for image_id, product_id in rows.tuples():
+            found.setdefault(product_id, image_id)
+        return found
+
+    @classmethod
+    def tax_rates_of(cls, product_ids):
+        """{product id: [(tax name, rate_bp)]}: what a document line copies into LineTax."""
+        found = {pid: [] for pid in product_ids}
+        rows = (ProductTax.select(ProductTax.product, TaxRate.name, TaxRate.rate_bp).join(TaxRate)
+                .where(ProductTax.product.in_(list(product_ids)))
+                .order_by(TaxRate.rate_bp.desc(), TaxRate.name))
+        for product_id, name, rate_bp in rows.tuples():
+            found[product_id].append((name, rate_bp))
+        return found
+
+    @classmethod
+    def catalog_image(cls, image_id):
+        """An image of a product in the portal catalog, or None (its product inactive or hidden)."""
+        return (ProductImage.select(ProductImage.data, ProductImage.content_type).join(Product)
+                .where((ProductImage.id == image_id) & cls.shown()).first())
+
+    def take_stock(self, quantity, allow_short=False):
+        """Take `quantity` for an order, in the caller's transaction; returns how many were taken.
+
+        One conditional UPDATE: of many buyers for the last unit, the row count tells the one who
+        got it (PostgreSQL re-checks the WHERE after waiting for the row; SQLite's IMMEDIATE
+        transaction already serialises). None when short and `allow_short` is false; when the
+        business sells out of stock, what is there is taken and the rest is a backorder."""
+        won = (Product.update(stock=Product.stock - quantity, updated_at=utcnow())
+               .where((Product.id == self.id) & (Product.stock >= quantity)).execute())
+        if won:
+            return quantity
+        if not allow_short:
+            return None
+        row = Product.select(Product.stock).where(Product.id == self.id)
+        have = (row if is_sqlite() else row.for_update()).scalar() or 0
+        Product.update(stock=Product.stock - have, updated_at=utcnow()).where(
+            (Product.id == self.id) & (Product.stock >= have)).execute()
+        return have
+
 
 class ProductTax(BaseModel):
     product = ForeignKeyField(Product, backref="product_taxes", on_delete="CASCADE")
@@ -380,6 +456,8 @@ TRANSITIONS = {
             "cancelled": set()},
 }
 STATUSES = sorted({s for table in TRANSITIONS.values() for s in table})
+# Where a payment may land: an invoice while open, a sales order until it is cancelled.
+PAYABLE_STATUSES = {INVOICE: ("open",), ORDER: ("open", "confirmed", "shipped", "delivered")}
 
 
 class Document(BaseModel):
@@ -404,6 +482,9 @@ class Document(BaseModel):
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     issued_at = DateTimeField(null=True)
+    # An order placed from the portal's checkout: the form's one-time key (prefixed with the
+    # contact id). Unique, so a double submission cannot make a second order.
+    checkout_key = CharField(max_length=80, null=True, unique=True)
 
     class Meta:
         indexes = (
@@ -418,6 +499,43 @@ class Document(BaseModel):
     @property
     def editable(self):
         return self.status == "draft"
+
+    @property
+    def is_payable(self):
+        """An issued invoice or a live sales order with something still to pay."""
+        return self.status in PAYABLE_STATUSES.get(self.kind, ()) and self.amount_due > 0
+
+    def apply_payment(self, amount):
+        """Raise amount_paid by `amount` in one conditional UPDATE, only while the document can
+        take payments and the result stays within its total; an invoice paid in full becomes
+        paid. False (and no change) otherwise. Call inside the transaction that records the
+        payment; concurrent payments add up and cannot overshoot the total."""
+        raised = (Document.update(amount_paid=Document.amount_paid + amount, updated_at=utcnow())
+                  .where((Document.id == self.id) & (Document.amount_paid + amount <= Document.total)
+                         & (Document.status.in_(PAYABLE_STATUSES.get(self.kind, ()))))
+                  .execute())
+        if not raised:
+            return False
+        (Document.update(status="paid")
+         .where((Document.id == self.id) & (Document.kind == INVOICE) & (Document.status == "open")
+                & (Document.amount_paid >= Document.total)).execute())
+        fresh = Document.get_by_id(self.id)
+        self.amount_paid, self.status, self.updated_at = fresh.amount_paid, fresh.status, fresh.updated_at
+        return True
+
+    @classmethod
+    def lock_rows(cls, ids):
+        """Serialise work on these documents until the transaction ends: PostgreSQL locks the
+        rows; SQLite's IMMEDIATE transaction already holds the database's write lock."""
+        if not is_sqlite() and ids:
+            list(cls.select(cls.id).where(cls.id.in_(sorted(ids))).order_by(cls.id).for_update())
+
+    @classmethod
+    def payable_invoices(cls, contact):
+        """The contact's issued invoices with an amount due, oldest due first."""
+        return (cls.visible_to(contact)
+                .where((cls.kind == INVOICE) & (cls.status == "open") & (cls.total > cls.amount_paid))
+                .order_by(cls.due_date, cls.issue_date, cls.id))
 
     @property
     def is_overdue(self):
@@ -485,6 +603,22 @@ class Document(BaseModel):
                 highest = max(highest, int(tail))
         return f"{stem}{highest + 1:04d}"
 
+    def return_stock(self):
+        """Put back what this order took from stock (call in the transaction that cancels it).
+        Only what checkout took is returned: an order typed by staff never took any."""
+        lines = (DocumentLine.select(DocumentLine.id, DocumentLine.product, DocumentLine.stock_taken)
+                 .where((DocumentLine.document == self) & (DocumentLine.stock_taken > 0)
+                        & DocumentLine.product.is_null(False)))
+        for line in lines:
+            Product.update(stock=Product.stock + line.stock_taken, updated_at=utcnow()).where(
+                (Product.id == line.product_id) & (Product.track_stock == True)).execute()  # noqa: E712
+        DocumentLine.update(stock_taken=0).where(DocumentLine.document == self).execute()
+
+    @classmethod
+    def placed_with(cls, contact, key):
+        """The order this contact's checkout form (its one-time key) already placed, or None."""
+        return cls.get_or_none((cls.contact == contact) & (cls.checkout_key == f"{contact.id}:{key}"))
+
     # Queries a contact reaches: scoped to the contact, never drafts.
     @classmethod
     def visible_to(cls, contact):
@@ -504,6 +638,7 @@ class DocumentLine(BaseModel):
     unit_price = BigIntegerField()
     discount_bp = IntegerField(default=0, constraints=[Check("discount_bp BETWEEN 0 AND 10000")])
     net = BigIntegerField(default=0)
+    stock_taken = IntegerField(default=0, constraints=[Check("stock_taken >= 0")])  # returned on cancel
 
     class Meta:
         indexes = ((("document", "position"), False),)
@@ -544,6 +679,79 @@ class Payment(BaseModel):
     paid_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    # Online payments (app/payments): who started it, with which keys, what was asked for.
+    person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    mode = CharField(max_length=4, default="")              # test | live: the keys it was made with
+    intent = CharField(max_length=200, default="", index=True)   # gateway, documents, amount
+    checkout_url = CharField(max_length=1000, default="")   # the hosted page, reused by a double click
+    provider_payment_ref = CharField(max_length=120, default="")  # payment intent, capture, payment
+    returned_at = DateTimeField(null=True)                 # the person came back from the gateway
+    last_error = CharField(max_length=300, default="")
+    updated_at = DateTimeField(default=utcnow)
+
+    ONLINE = ("stripe", "paypal", "square")
+
+    @classmethod
+    def by_ref(cls, gateway, ref):
+        return cls.get_or_none((cls.gateway == gateway) & (cls.provider_ref == ref)) if ref else None
+
+    @classmethod
+    def reusable(cls, intent, since):
+        """A checkout started for exactly this (same gateway, documents and amount) a moment
+        ago and still open: a second click goes to it instead of starting another."""
+        return (cls.select().where((cls.intent == intent) & (cls.status == "pending")
+                                   & (cls.created_at > since))
+                .order_by(cls.id.desc()).first())
+
+    @classmethod
+    def of_contact(cls, contact, payment_id):
+        """An online payment for this contact's documents, or None."""
+        return (cls.select().join(Document)
+                .where((cls.id == payment_id) & (Document.contact == contact) & cls.gateway.in_(cls.ONLINE))
+                .first())
+
+    @classmethod
+    def receipts_for(cls, document):
+        """The completed online payments that touch the document, oldest first."""
+        return (cls.for_document(document).where(cls.gateway.in_(cls.ONLINE) & (cls.status == "succeeded"))
+                .order_by(cls.paid_at, cls.id))
+
+    @classmethod
+    def for_document(cls, document):
+        """Every payment that touches the document: its own and its share of grouped ones."""
+        shares = PaymentAllocation.select(PaymentAllocation.payment).where(PaymentAllocation.document == document)
+        return cls.select().where((cls.document == document) | cls.id.in_(shares))
+
+    @classmethod
+    def processing_for(cls, document, since):
+        """The online payment the person came back from and the gateway has not confirmed yet."""
+        return (cls.for_document(document)
+                .where((cls.status == "pending") & cls.returned_at.is_null(False) & (cls.created_at > since))
+                .order_by(cls.id.desc()).first())
+
+    @classmethod
+    def staff_list(cls, contact=None, document=None, flagged=False, gateway=""):
+        query = cls.select(cls, Document, Contact).join(Document).join(Contact)
+        if contact is not None:
+            query = query.where(Document.contact == contact)
+        if document is not None:
+            query = query.where(cls.id.in_(cls.for_document(document).select(cls.id)))
+        if flagged:
+            query = query.where(cls.flagged == True)  # noqa: E712
+        if gateway:
+            query = query.where(cls.gateway == gateway)
+        return query.order_by(cls.created_at.desc(), cls.id.desc())
+
+    @classmethod
+    def to_reconcile(cls, since):
+        """Online payments a lost webhook may have left behind: not settled, made recently."""
+        return (cls.select().where(cls.gateway.in_(cls.ONLINE) & (cls.status != "succeeded")
+                                   & (cls.status != "refunded") & (cls.created_at > since))
+                .order_by(cls.id))
+
+    def shares(self):
+        return (PaymentAllocation.select(PaymentAllocation, Document).join(Document)
+                .where(PaymentAllocation.payment == self).order_by(PaymentAllocation.id))
 
 
 class PaymentEvent(BaseModel):
@@ -553,6 +761,11 @@ class PaymentEvent(BaseModel):
     kind = CharField(max_length=80, default="")
     payload = TextField(default="")
     received_at = DateTimeField(default=utcnow)
+    # What the event said and what we did with it (kept even when nothing was applied).
+    payment = ForeignKeyField(Payment, null=True, backref="events", on_delete="SET NULL")
+    amount = BigIntegerField(null=True)
+    currency = CharField(max_length=3, default="")
+    outcome = CharField(max_length=300, default="")
 
     class Meta:
         indexes = ((("gateway", "event_id"), True),)
@@ -592,6 +805,41 @@ class CartItem(BaseModel):
 
     class Meta:
         indexes = ((("contact", "product"), True),)
+
+    @classmethod
+    def of(cls, contact, lock=False):
+        """The contact's cart with its products, in the order things were added. `lock` (in a
+        transaction) holds the rows on PostgreSQL, so two checkouts of one cart take turns."""
+        query = (cls.select(cls, Product).join(Product).where(cls.contact == contact)
+                 .order_by(cls.added_at, cls.id))
+        return query.for_update(of=cls) if lock and not is_sqlite() else query
+
+    @classmethod
+    def quantity_of(cls, contact):
+        """Units in the contact's cart: the header's badge."""
+        return cls.select(fn.COALESCE(fn.SUM(cls.quantity), 0)).where(cls.contact == contact).scalar() or 0
+
+    @classmethod
+    def find(cls, contact, product_id):
+        return cls.get_or_none((cls.contact == contact) & (cls.product == product_id))
+
+    @classmethod
+    def put(cls, contact, product, quantity, unit_price):
+        """Add units to the cart in one statement (a second add of a product adds up)."""
+        (cls.insert(contact=contact, product=product, quantity=quantity, unit_price_seen=unit_price)
+         .on_conflict(conflict_target=[cls.contact, cls.product],
+                      update={cls.quantity: cls.quantity + quantity, cls.unit_price_seen: unit_price})
+         .execute())
+
+    @classmethod
+    def set_quantity(cls, contact, product_id, quantity, unit_price):
+        """Set a line's quantity; the price shown with it counts as seen. False if not in the cart."""
+        return bool(cls.update(quantity=quantity, unit_price_seen=unit_price)
+                    .where((cls.contact == contact) & (cls.product == product_id)).execute())
+
+    @classmethod
+    def remove(cls, contact, product_id):
+        return bool(cls.delete().where((cls.contact == contact) & (cls.product == product_id)).execute())
 
 
 class Activity(BaseModel):
@@ -705,7 +953,147 @@ class Job(BaseModel):
         return cls.select().where(cls.status.in_(list(statuses))).order_by(rank, cls.id.desc())
 
 
+# --- the business's other software: API tokens and outgoing webhooks ---------------------------
+
+class ApiToken(BaseModel):
+    """A bearer token for /api/v1. Only its SHA-256 is kept; the token is shown once."""
+    name = CharField(max_length=100)          # also the author name of comments posted with it
+    token_hash = CharField(max_length=64, unique=True)
+    prefix = CharField(max_length=16)         # the first characters, to tell tokens apart
+    can_write = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    @classmethod
+    def listed(cls):
+        return cls.select().order_by(cls.revoked_at.is_null(False), cls.created_at.desc(), cls.id.desc())
+
+    @classmethod
+    def by_hash(cls, digest):
+        return cls.get_or_none((cls.token_hash == digest) & cls.revoked_at.is_null())
+
+    def touch(self, now):
+        """Record use at most once a minute: one write per request would be a write per read."""
+        if self.last_used_at is None or now - self.last_used_at > datetime.timedelta(minutes=1):
+            ApiToken.update(last_used_at=now).where(ApiToken.id == self.id).execute()
+            self.last_used_at = now
+
+    def revoke(self):
+        return bool(ApiToken.update(revoked_at=utcnow())
+                    .where((ApiToken.id == self.id) & ApiToken.revoked_at.is_null()).execute())
+
+
+class IdempotencyRecord(BaseModel):
+    """The first answer to a creating API request sent with an Idempotency-Key, replayed to
+    retries. Written in the request's own transaction, so it exists exactly when its effects do."""
+    token = ForeignKeyField(ApiToken, on_delete="CASCADE")
+    key = CharField(max_length=255)
+    fingerprint = CharField(max_length=64)    # SHA-256 of method, path and body
+    status_code = IntegerField()
+    body = TextField()
+    location = CharField(max_length=500, default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("token", "key"), True),)
+
+
+WEBHOOK_EVENTS = ("document.viewed", "quote.accepted", "quote.declined", "payment.succeeded",
+                  "payment.failed", "order.created", "comment.created")
+
+
+class WebhookEndpoint(BaseModel):
+    """A URL of the business's other software that receives signed events."""
+    url = CharField(max_length=500)
+    description = CharField(max_length=200, default="")
+    secret = CharField(max_length=80)         # signs deliveries; needed in clear to sign
+    events = CharField(max_length=400)        # comma list from WEBHOOK_EVENTS
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+
+    @property
+    def event_list(self):
+        return [e for e in self.events.split(",") if e in WEBHOOK_EVENTS]
+
+    @classmethod
+    def listening_to(cls, event_type):
+        """Active endpoints subscribed to this event (the list is short: filtered in Python,
+        which beats a LIKE on a comma list that both databases must agree on)."""
+        return [e for e in cls.select().where(cls.active == True).order_by(cls.id)  # noqa: E712
+                if event_type in e.event_list]
+
+
+class WebhookDelivery(BaseModel):
+    """One event for one endpoint. The body is fixed when the event happens; each attempt signs
+    it afresh. The Job carries the retries; this row is what staff read."""
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    event_id = CharField(max_length=40)
+    event_type = CharField(max_length=40)
+    body = TextField()
+    status = CharField(max_length=10, default="pending", constraints=[
+        Check("status IN ('pending', 'succeeded', 'failed')")])
+    attempts = IntegerField(default=0)
+    job = ForeignKeyField(Job, null=True, on_delete="SET NULL")
+    last_status_code = IntegerField(null=True)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("endpoint", "event_id"), True), (("endpoint", "created_at"), False))
+
+    def ordered_attempts(self):
+        return (WebhookAttempt.select().where(WebhookAttempt.delivery == self)
+                .order_by(WebhookAttempt.attempted_at.desc(), WebhookAttempt.id.desc()))
+
+
+class WebhookAttempt(BaseModel):
+    """One try at sending a delivery: when, what came back, how long it took."""
+    delivery = ForeignKeyField(WebhookDelivery, backref="attempt_rows", on_delete="CASCADE")
+    attempted_at = DateTimeField(default=utcnow)
+    status_code = IntegerField(null=True)
+    error = TextField(default="")
+    duration_ms = IntegerField(default=0)
+
+
+# --- online payments: grouped payments and gateway keys -----------------------------------------
+
+class PaymentAllocation(BaseModel):
+    """The share of an online payment meant for one document: one payment can settle several
+    invoices. `applied` is what actually reached the document (less when it was paid meanwhile)."""
+    payment = ForeignKeyField(Payment, backref="allocations", on_delete="CASCADE")
+    document = ForeignKeyField(Document, backref="allocations", on_delete="RESTRICT")
+    amount = BigIntegerField(constraints=[Check("amount > 0")])
+    applied = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("payment", "document"), True),)
+
+
+class GatewayConfig(BaseModel):
+    """A payment gateway's keys as staff entered them, for test and for live, and which set is
+    in use. Environment variables override them (app/payments/__init__.py)."""
+    gateway = CharField(max_length=10, unique=True, constraints=[
+        Check("gateway IN ('stripe', 'paypal', 'square')")])
+    mode = CharField(max_length=4, default="test", constraints=[Check("mode IN ('test', 'live')")])
+    test_credentials = TextField(default="{}")   # JSON {field: value}
+    live_credentials = TextField(default="{}")
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+
+    def credentials(self, mode):
+        try:
+            data = json.loads(self.live_credentials if mode == "live" else self.test_credentials)
+        except ValueError:
+            return {}
+        return {k: v for k, v in data.items() if isinstance(v, str) and v} if isinstance(data, dict) else {}
+
+
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
-          Comment, QuoteDecision, CartItem, Activity, Job]
+          Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
+          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig]
 

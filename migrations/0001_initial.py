@@ -1,5 +1,5 @@
 """The initial schema."""
-# Generated from a schema diff on 2026-11-27 10:26.
+# Generated from a schema diff on 2026-11-27 10:43.
 from peewee import *
 
 
@@ -89,6 +89,7 @@ def up(migrator, db):
         created_at = DateTimeField()
         updated_at = DateTimeField()
         issued_at = DateTimeField(null=True)
+        checkout_key = CharField(unique=True, null=True, max_length=80)
         class Meta:
             database = db
             table_name = 'document'
@@ -107,6 +108,20 @@ def up(migrator, db):
             database = db
             table_name = 'activity'
     db.create_tables([Activity])
+
+    class ApiToken(Model):
+        name = CharField(max_length=100)
+        token_hash = CharField(unique=True, max_length=64)
+        prefix = CharField(max_length=16)
+        can_write = BooleanField(default=True)
+        created_at = DateTimeField()
+        created_by = ForeignKeyField(StaffUser, null=True, on_delete='SET NULL')
+        last_used_at = DateTimeField(null=True)
+        revoked_at = DateTimeField(null=True)
+        class Meta:
+            database = db
+            table_name = 'api_token'
+    db.create_tables([ApiToken])
 
     class Category(Model):
         name = CharField(max_length=120)
@@ -167,11 +182,38 @@ def up(migrator, db):
         unit_price = BigIntegerField()
         discount_bp = IntegerField(default=0, constraints=[SQL('CHECK (discount_bp BETWEEN 0 AND 10000)')])
         net = BigIntegerField(default=0)
+        stock_taken = IntegerField(default=0, constraints=[SQL('CHECK (stock_taken >= 0)')])
         class Meta:
             database = db
             table_name = 'document_line'
             indexes = ((('document', 'position'), False),)
     db.create_tables([DocumentLine])
+
+    class GatewayConfig(Model):
+        gateway = CharField(unique=True, max_length=10, constraints=[SQL("CHECK (gateway IN ('stripe', 'paypal', 'square'))")])
+        mode = CharField(max_length=4, default='test', constraints=[SQL("CHECK (mode IN ('test', 'live'))")])
+        test_credentials = TextField(default='{}')
+        live_credentials = TextField(default='{}')
+        updated_at = DateTimeField()
+        updated_by = ForeignKeyField(StaffUser, null=True, on_delete='SET NULL')
+        class Meta:
+            database = db
+            table_name = 'gateway_config'
+    db.create_tables([GatewayConfig])
+
+    class IdempotencyRecord(Model):
+        token = ForeignKeyField(ApiToken, on_delete='CASCADE')
+        key = CharField()
+        fingerprint = CharField(max_length=64)
+        status_code = IntegerField()
+        body = TextField()
+        location = CharField(max_length=500, default='')
+        created_at = DateTimeField(index=True)
+        class Meta:
+            database = db
+            table_name = 'idempotency_record'
+            indexes = ((('token', 'key'), True),)
+    db.create_tables([IdempotencyRecord])
 
     class Job(Model):
         kind = CharField(max_length=40)
@@ -214,10 +256,29 @@ def up(migrator, db):
         paid_at = DateTimeField(null=True)
         created_at = DateTimeField()
         created_by = ForeignKeyField(StaffUser, null=True, on_delete='SET NULL')
+        person = ForeignKeyField(Person, null=True, on_delete='SET NULL')
+        mode = CharField(max_length=4, default='')
+        intent = CharField(index=True, max_length=200, default='')
+        checkout_url = CharField(max_length=1000, default='')
+        provider_payment_ref = CharField(max_length=120, default='')
+        returned_at = DateTimeField(null=True)
+        last_error = CharField(max_length=300, default='')
+        updated_at = DateTimeField()
         class Meta:
             database = db
             table_name = 'payment'
     db.create_tables([Payment])
+
+    class PaymentAllocation(Model):
+        payment = ForeignKeyField(Payment, on_delete='CASCADE')
+        document = ForeignKeyField(Document, on_delete='RESTRICT')
+        amount = BigIntegerField(constraints=[SQL('CHECK (amount > 0)')])
+        applied = BigIntegerField(default=0)
+        class Meta:
+            database = db
+            table_name = 'payment_allocation'
+            indexes = ((('payment', 'document'), True),)
+    db.create_tables([PaymentAllocation])
 
     class PaymentEvent(Model):
         gateway = CharField(max_length=10)
@@ -225,6 +286,10 @@ def up(migrator, db):
         kind = CharField(max_length=80, default='')
         payload = TextField(default='')
         received_at = DateTimeField()
+        payment = ForeignKeyField(Payment, null=True, on_delete='SET NULL')
+        amount = BigIntegerField(null=True)
+        currency = CharField(max_length=3, default='')
+        outcome = CharField(max_length=300, default='')
         class Meta:
             database = db
             table_name = 'payment_event'
@@ -322,8 +387,53 @@ def up(migrator, db):
             table_name = 'settings'
     db.create_tables([Settings])
 
+    class WebhookEndpoint(Model):
+        url = CharField(max_length=500)
+        description = CharField(max_length=200, default='')
+        secret = CharField(max_length=80)
+        events = CharField(max_length=400)
+        active = BooleanField(default=True)
+        created_at = DateTimeField()
+        created_by = ForeignKeyField(StaffUser, null=True, on_delete='SET NULL')
+        class Meta:
+            database = db
+            table_name = 'webhook_endpoint'
+    db.create_tables([WebhookEndpoint])
+
+    class WebhookDelivery(Model):
+        endpoint = ForeignKeyField(WebhookEndpoint, on_delete='CASCADE')
+        event_id = CharField(max_length=40)
+        event_type = CharField(max_length=40)
+        body = TextField()
+        status = CharField(max_length=10, default='pending', constraints=[SQL("CHECK (status IN ('pending', 'succeeded', 'failed'))")])
+        attempts = IntegerField(default=0)
+        job = ForeignKeyField(Job, null=True, on_delete='SET NULL')
+        last_status_code = IntegerField(null=True)
+        last_error = TextField(default='')
+        created_at = DateTimeField()
+        delivered_at = DateTimeField(null=True)
+        class Meta:
+            database = db
+            table_name = 'webhook_delivery'
+            indexes = ((('endpoint', 'event_id'), True), (('endpoint', 'created_at'), False))
+    db.create_tables([WebhookDelivery])
+
+    class WebhookAttempt(Model):
+        delivery = ForeignKeyField(WebhookDelivery, on_delete='CASCADE')
+        attempted_at = DateTimeField()
+        status_code = IntegerField(null=True)
+        error = TextField(default='')
+        duration_ms = IntegerField(default=0)
+        class Meta:
+            database = db
+            table_name = 'webhook_attempt'
+    db.create_tables([WebhookAttempt])
+
 
 def down(migrator, db):
+    migrator.migrate(migrator.drop_table('webhook_attempt'))
+    migrator.migrate(migrator.drop_table('webhook_delivery'))
+    migrator.migrate(migrator.drop_table('webhook_endpoint'))
     migrator.migrate(migrator.drop_table('settings'))
     migrator.migrate(migrator.drop_table('quote_decision'))
     migrator.migrate(migrator.drop_table('product_tax'))
@@ -331,14 +441,18 @@ def down(migrator, db):
     migrator.migrate(migrator.drop_table('product_image'))
     migrator.migrate(migrator.drop_table('portal_session'))
     migrator.migrate(migrator.drop_table('payment_event'))
+    migrator.migrate(migrator.drop_table('payment_allocation'))
     migrator.migrate(migrator.drop_table('payment'))
     migrator.migrate(migrator.drop_table('line_tax'))
     migrator.migrate(migrator.drop_table('job'))
+    migrator.migrate(migrator.drop_table('idempotency_record'))
+    migrator.migrate(migrator.drop_table('gateway_config'))
     migrator.migrate(migrator.drop_table('document_line'))
     migrator.migrate(migrator.drop_table('comment'))
     migrator.migrate(migrator.drop_table('cart_item'))
     migrator.migrate(migrator.drop_table('product'))
     migrator.migrate(migrator.drop_table('category'))
+    migrator.migrate(migrator.drop_table('api_token'))
     migrator.migrate(migrator.drop_table('activity'))
     migrator.migrate(migrator.drop_table('document'))
     migrator.migrate(migrator.drop_table('access_link'))

@@ -1,0 +1,33 @@
+"""Local fakes of the payment providers, driven by their official SDKs in tests.
+
+Use them in a test module like the SMTP server:
+
+    from tests.fakes import paypal_fake, square_fake  # noqa: F401
+
+    def test_pays(app, paypal_fake):
+        paypal_fake.webhook_url = live_server_url + "/payments/paypal/webhook"
+        ...
+
+Each fixture is a started fake on 127.0.0.1 (a free port), stopped after the test. See
+tests/fakes/paypal.py and tests/fakes/square.py for what they serve and their settings.
+"""
+import pytest
+
+from .paypal import PayPalFake
+from .square import SquareFake
+
+__all__ = ["PayPalFake", "SquareFake", "paypal_fake", "square_fake"]
+
+
+@pytest.fixture
+def paypal_fake():
+    fake = PayPalFake().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def square_fake():
+    fake = SquareFake().start()
+    yield fake
+    fake.stop()

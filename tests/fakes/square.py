@@ -1,0 +1,433 @@
+"""A local Square for tests, good enough for the official `squareup` 46 SDK
+(`Square(token=fake.access_token, base_url=fake.base_url)`).
+
+It serves: payment links (quick pay or an ad hoc order; idempotency_key honoured), the buyer's
+checkout page (/pay/{link_id}, a plain form POST), payments (get, list with begin/end time and a
+cursor) and orders (get, batch-retrieve). Paying creates a COMPLETED card payment, completes the
+order, emits payment webhooks signed as Square signs them (base64 HMAC-SHA256 of notification
+URL + body, no timestamp) and redirects to the link's redirect_url with
+?checkoutId=LINK&orderId=ORDER&transactionId=ORDER.
+"""
+import base64
+import hashlib
+import hmac
+import html
+import json
+import string
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from .base import (FakeServer, add_query, dumps, html_response, json_response, parse_time, public,
+                   random_id, redirect)
+
+ID_ALPHABET = string.ascii_letters + string.digits
+SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+
+
+def square_now():
+    """Square writes times with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class SquareFake(FakeServer):
+    """Square for tests. Settings (plain attributes): access_token, location_id, merchant_id,
+    signature_key, webhook_url, notification_url (what the signature covers; defaults to
+    webhook_url), webhook_sync, payment_events ([(event type, payment status in that event)])."""
+
+    routes = [
+        ("POST", r"/v2/online-checkout/payment-links", "create_link"),
+        ("GET", r"/v2/online-checkout/payment-links/([^/]+)", "get_link"),
+        ("GET", r"/v2/payments", "list_payments"),
+        ("GET", r"/v2/payments/([^/]+)", "get_payment"),
+        ("GET", r"/v2/orders/([^/]+)", "get_order"),
+        ("POST", r"/v2/orders/batch-retrieve", "batch_retrieve_orders"),
+        ("GET", r"/pay/([^/]+)", "pay_page"),
+        ("POST", r"/pay/([^/]+)", "pay"),
+    ]
+
+    def __init__(self, access_token="fake-square-access-token", location_id="LFAKE0LOCATION",
+                 signature_key="fake-square-signature-key"):
+        super().__init__()
+        self.access_token = access_token
+        self.location_id = location_id
+        self.merchant_id = "MLFAKEMERCHANT"
+        self.signature_key = signature_key
+        self.notification_url = None
+        # Square sends payment.created (APPROVED) then payment.updated (COMPLETED) for a card
+        # payment taken on a payment link: an app must act on the status, not on the type.
+        self.payment_events = [("payment.created", "APPROVED"), ("payment.updated", "COMPLETED")]
+
+    # -- what tests read ---------------------------------------------------------------------
+    @property
+    def links(self):
+        return self.registry("links")
+
+    @property
+    def orders(self):
+        return self.registry("orders")
+
+    @property
+    def payments(self):
+        return self.registry("payments")
+
+    def pay_link(self, link_id):
+        """Press "Pay" on the checkout page: (status, Location of the redirect)."""
+        return self.post_form(f"/pay/{link_id}", {"action": "pay"})
+
+    def sdk_client(self, token=None):
+        from square import Square
+        return Square(token=token or self.access_token, base_url=self.base_url)
+
+    # -- webhooks ----------------------------------------------------------------------------
+    def sign(self, body, notification_url=None, signature_key=None):
+        """The x-square-hmacsha256-signature value for `body` (bytes)."""
+        url = notification_url or self.notification_url or self.webhook_url or ""
+        digest = hmac.new((signature_key or self.signature_key).encode(), url.encode() + body,
+                          hashlib.sha256).digest()
+        return base64.b64encode(digest).decode()
+
+    def sign_message(self, event, body):
+        return {SIGNATURE_HEADER: self.sign(body), "square-version": "2026-09-16",
+                "square-initial-delivery-timestamp": square_now()}
+
+    def event(self, event_type, object_type, obj):
+        """A webhook event as Square builds it (not sent: see emit/deliver)."""
+        return {"merchant_id": self.merchant_id, "type": event_type, "event_id": str(uuid.uuid4()),
+                "created_at": square_now(),
+                "data": {"type": object_type, "id": obj["id"], "object": {object_type: obj}}}
+
+    # -- routes ------------------------------------------------------------------------------
+    def authorize(self, request):
+        header = request.headers.get("authorization", "")
+        if header == f"Bearer {self.access_token}":
+            return None
+        detail = ("This request could not be authorized." if header else
+                  "Your request did not include an `Authorization` http header with an access "
+                  "token. The header value is expected to be of the format \"Bearer TOKEN\" "
+                  "(without quotation marks), where TOKEN is to be replaced with your access token")
+        return square_error(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED", detail)
+
+    def not_found(self, request):
+        return square_error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", "Resource not found.")
+
+    def create_link(self, request):
+        try:
+            body = request.json()
+        except ValueError:
+            return square_error(400, "INVALID_REQUEST_ERROR", "INVALID_CONTENT_TYPE",
+                                "The request body must be JSON.")
+        body = {k: v for k, v in body.items() if v is not None}
+        key = body.get("idempotency_key")
+        with self.lock:
+            if key:
+                previous = self.registry("idempotency").get(key)
+                if previous and previous[0] != body:
+                    return square_error(400, "INVALID_REQUEST_ERROR", "IDEMPOTENCY_KEY_REUSED",
+                                        "The idempotency key can only be retried with the same "
+                                        "request data.", field="idempotency_key")
+                if previous:
+                    return json_response(200, previous[1])
+            problem = self._validate_link(body)
+            if problem:
+                return problem
+            order = self._new_order(body)
+            now = square_now()
+            link_id = random_id(16)
+            link = {"id": link_id, "version": 1, "order_id": order["id"],
+                    "url": self.url(f"/pay/{link_id}"), "long_url": self.url(f"/pay/{link_id}"),
+                    "created_at": now}
+            for name in ("description", "checkout_options", "pre_populated_data", "payment_note"):
+                if name in body:
+                    link[name] = body[name]
+            self.store("orders", order)
+            self.store("links", link)
+            answer = {"payment_link": link, "related_resources": {"orders": [order]}}
+            answer = json.loads(dumps(answer))
+            if key:
+                self.registry("idempotency")[key] = (body, answer)
+        return json_response(200, answer)
+
+    def get_link(self, request, link_id):
+        with self.lock:
+            link = self.links.get(link_id)
+            if link is None:
+                return not_found("payment link", link_id)
+            return json_response(200, {"payment_link": link})
+
+    def get_payment(self, request, payment_id):
+        with self.lock:
+            payment = self.payments.get(payment_id)
+            if payment is None:
+                return not_found("payment", payment_id)
+            return json_response(200, {"payment": payment})
+
+    def list_payments(self, request):
+        """Newest first by default; begin_time inclusive, end_time exclusive, on created_at."""
+        q = request.query
+        begin = parse_time(q["begin_time"]) if q.get("begin_time") else \
+            datetime.now(timezone.utc) - timedelta(days=365)
+        end = parse_time(q["end_time"]) if q.get("end_time") else None
+        if begin is None or (q.get("end_time") and end is None):
+            return square_error(400, "INVALID_REQUEST_ERROR", "INVALID_TIME",
+                                "Invalid time format.", field="begin_time")
+        try:
+            limit = min(max(int(q.get("limit") or 100), 1), 100)
+            offset = int(base64.urlsafe_b64decode(q["cursor"]).decode()) if q.get("cursor") else 0
+        except ValueError:
+            return square_error(400, "INVALID_REQUEST_ERROR", "INVALID_CURSOR", "Invalid cursor.",
+                                field="cursor")
+        with self.lock:
+            found = [p for p in self.payments.values()
+                     if parse_time(p["created_at"]) >= begin
+                     and (end is None or parse_time(p["created_at"]) < end)
+                     and (not q.get("location_id") or p["location_id"] == q["location_id"])]
+            found.sort(key=lambda p: p["created_at"], reverse=q.get("sort_order") != "ASC")
+            page = found[offset:offset + limit]
+            answer = {"payments": page} if page else {}    # Square leaves out empty lists
+            if offset + limit < len(found):
+                answer["cursor"] = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
+            return json_response(200, answer)
+
+    def get_order(self, request, order_id):
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return not_found("order", order_id)
+            return json_response(200, {"order": order})
+
+    def batch_retrieve_orders(self, request):
+        try:
+            ids = request.json().get("order_ids")
+        except ValueError:
+            ids = None
+        if not isinstance(ids, list) or not ids:
+            return square_error(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER",
+                                "Missing required parameter.", field="order_ids")
+        with self.lock:
+            found = [self.orders[i] for i in ids if i in self.orders]
+            return json_response(200, {"orders": found} if found else {})
+
+    @public
+    def pay_page(self, request, link_id):
+        with self.lock:
+            link = self.links.get(link_id)
+            if link is None:
+                return html_response(404, "Square", "<h1 id=\"error\">This link does not exist.</h1>")
+            order = self.orders[link["order_id"]]
+            total = order["total_money"]
+            if order["state"] == "COMPLETED":
+                return html_response(200, "Square", "<h1 id=\"paid\">This order is already paid."
+                                     "</h1>")
+            rows = "".join(f"<li>{html.escape(item['name'])} × {html.escape(item['quantity'])}</li>"
+                           for item in order["line_items"])
+        page = (f"<h1>Checkout (fake Square)</h1><ul id=\"items\">{rows}</ul>"
+                f"<p id=\"total\">{total['amount']} {html.escape(total['currency'])}</p>"
+                f"<form method=\"post\" action=\"/pay/{html.escape(link_id)}\">"
+                f"<button id=\"pay\" name=\"action\" value=\"pay\">Pay</button></form>")
+        return html_response(200, "Square", page)
+
+    @public
+    def pay(self, request, link_id):
+        with self.lock:
+            link = self.links.get(link_id)
+            if link is None:
+                return html_response(404, "Square", "<h1 id=\"error\">This link does not exist.</h1>")
+            order = self.orders[link["order_id"]]
+            if order["state"] == "COMPLETED":
+                return html_response(200, "Square", "<h1 id=\"paid\">This order is already paid."
+                                     "</h1>")
+            payment = self._take_payment(link, order)
+            events = [self.event(kind, "payment", snapshot(payment, status))
+                      for kind, status in self.payment_events]
+            target = (link.get("checkout_options") or {}).get("redirect_url")
+        for event in events:
+            self.emit(event)
+        if not target:
+            return html_response(200, "Square", "<h1 id=\"paid\">Payment complete.</h1>")
+        return redirect(add_query(target, checkoutId=link_id, orderId=order["id"],
+                                  transactionId=order["id"]))
+
+    # -- state changes (called with the lock held) --------------------------------------------
+    def _validate_link(self, body):
+        if ("quick_pay" in body) == ("order" in body):
+            return square_error(400, "INVALID_REQUEST_ERROR", "INVALID_VALUE",
+                                "Exactly one of quick_pay or order must be set.")
+        if len(body.get("payment_note", "")) > 500:
+            return invalid("VALUE_TOO_LONG", "payment_note")
+        redirect_url = (body.get("checkout_options") or {}).get("redirect_url", "")
+        if len(redirect_url) > 2048:
+            return invalid("VALUE_TOO_LONG", "checkout_options.redirect_url")
+        if "quick_pay" in body:
+            quick = body["quick_pay"]
+            for name in ("name", "price_money", "location_id"):
+                if not quick.get(name):
+                    return invalid("MISSING_REQUIRED_PARAMETER", f"quick_pay.{name}")
+            if len(quick["name"]) > 255:
+                return invalid("VALUE_TOO_LONG", "quick_pay.name")
+            return (self._check_location(quick["location_id"], "quick_pay.location_id")
+                    or check_money(quick["price_money"], "quick_pay.price_money"))
+        order = body["order"]
+        problem = self._check_location(order.get("location_id"), "order.location_id")
+        if problem:
+            return problem
+        items = order.get("line_items")
+        if not isinstance(items, list) or not items:
+            return invalid("MISSING_REQUIRED_PARAMETER", "order.line_items")
+        currencies = set()
+        for i, item in enumerate(items):
+            where = f"order.line_items[{i}]"
+            if not item.get("name"):
+                return invalid("MISSING_REQUIRED_PARAMETER", where + ".name")
+            if not str(item.get("quantity", "")).isdigit() or int(item["quantity"]) < 1:
+                return invalid("INVALID_VALUE", where + ".quantity")
+            problem = check_money(item.get("base_price_money"), where + ".base_price_money")
+            if problem:
+                return problem
+            currencies.add(item["base_price_money"]["currency"])
+        if len(currencies) > 1:
+            return invalid("CURRENCY_MISMATCH", "order.line_items")
+        return None
+
+    def _check_location(self, location_id, field):
+        if not location_id:
+            return invalid("MISSING_REQUIRED_PARAMETER", field)
+        if location_id != self.location_id:
+            return square_error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND",
+                                f"Location `{location_id}` not found.", field=field)
+        return None
+
+    def _new_order(self, body):
+        now = square_now()
+        if "quick_pay" in body:
+            quick = body["quick_pay"]
+            source = {"location_id": quick["location_id"],
+                      "line_items": [{"name": quick["name"], "quantity": "1",
+                                      "base_price_money": quick["price_money"]}]}
+        else:
+            source = body["order"]
+        line_items = []
+        for item in source["line_items"]:
+            price = item["base_price_money"]
+            amount = price["amount"] * int(item["quantity"])
+            line_items.append({
+                "uid": random_id(22, ID_ALPHABET), "name": item["name"],
+                "quantity": str(item["quantity"]), "item_type": "ITEM",
+                **({"note": item["note"]} if item.get("note") else {}),
+                "base_price_money": price,
+                "variation_total_price_money": money(amount, price["currency"]),
+                "gross_sales_money": money(amount, price["currency"]),
+                "total_tax_money": money(0, price["currency"]),
+                "total_discount_money": money(0, price["currency"]),
+                "total_money": money(amount, price["currency"]),
+                "total_service_charge_money": money(0, price["currency"])})
+        currency = line_items[0]["base_price_money"]["currency"]
+        total = sum(item["total_money"]["amount"] for item in line_items)
+        order = {"id": random_id(28, ID_ALPHABET), "location_id": source["location_id"]}
+        if source.get("reference_id"):
+            order["reference_id"] = source["reference_id"]
+        order.update({
+            "source": {"name": "Fake Square Online Checkout"},
+            "line_items": line_items,
+            "net_amounts": {"total_money": money(total, currency),
+                            "tax_money": money(0, currency), "discount_money": money(0, currency),
+                            "tip_money": money(0, currency),
+                            "service_charge_money": money(0, currency)},
+            "created_at": now, "updated_at": now, "state": "DRAFT", "version": 1,
+            "total_money": money(total, currency), "total_tax_money": money(0, currency),
+            "total_discount_money": money(0, currency), "total_tip_money": money(0, currency),
+            "total_service_charge_money": money(0, currency),
+            "net_amount_due_money": money(total, currency)})
+        if source.get("metadata"):
+            order["metadata"] = source["metadata"]
+        return order
+
+    def _take_payment(self, link, order):
+        now = square_now()
+        total = order["total_money"]
+        payment_id = random_id(29, ID_ALPHABET)
+        fee = round(total["amount"] * 29 / 1000) + 30
+        card = {"status": "CAPTURED",
+                "card": {"card_brand": "VISA", "last_4": "1111", "exp_month": 12, "exp_year": 2030,
+                         "fingerprint": "sq-1-fake", "card_type": "CREDIT",
+                         "prepaid_type": "NOT_PREPAID", "bin": "411111"},
+                "entry_method": "KEYED", "cvv_status": "CVV_ACCEPTED", "avs_status": "AVS_ACCEPTED",
+                "statement_description": "SQ *FAKE MERCHANT",
+                "card_payment_timeline": {"authorized_at": now, "captured_at": now}}
+        payment = {
+            "id": payment_id, "created_at": now, "updated_at": now,
+            "amount_money": total, "total_money": total, "approved_money": total,
+            "processing_fee": [{"effective_at": now, "type": "INITIAL",
+                                "amount_money": money(min(fee, total["amount"]), total["currency"])}],
+            "status": "COMPLETED", "delay_duration": "PT168H", "delay_action": "CANCEL",
+            "delayed_until": now, "source_type": "CARD", "card_details": card,
+            "location_id": order["location_id"], "order_id": order["id"]}
+        if order.get("reference_id"):
+            payment["reference_id"] = order["reference_id"]
+        if link.get("payment_note"):
+            payment["note"] = link["payment_note"]
+        payment.update({
+            "risk_evaluation": {"created_at": now, "risk_level": "NORMAL"},
+            "buyer_email_address": "buyer@example.com",
+            "receipt_number": payment_id[:4], "receipt_url": self.url(f"/receipt/{payment_id}"),
+            "application_details": {"square_product": "ECOMMERCE_API",
+                                    "application_id": "sq0idp-fake"},
+            "version_token": random_id(40, ID_ALPHABET)})
+        order.update({
+            "tenders": [{"id": payment_id, "location_id": order["location_id"],
+                         "transaction_id": order["id"], "created_at": now, "amount_money": total,
+                         "type": "CARD", "card_details": {"status": "CAPTURED",
+                                                          "card": card["card"],
+                                                          "entry_method": "KEYED"},
+                         "payment_id": payment_id}],
+            "updated_at": now, "closed_at": now, "state": "COMPLETED",
+            "version": order["version"] + 1,
+            "net_amount_due_money": money(0, total["currency"])})
+        self.store("payments", payment)
+        return payment
+
+
+def snapshot(payment, status):
+    """The payment as an event shows it at `status` (APPROVED: authorized, not yet captured)."""
+    copy = json.loads(dumps(payment))
+    copy["status"] = status
+    if status == "APPROVED":
+        copy["card_details"]["status"] = "AUTHORIZED"
+    return copy
+
+
+def money(amount, currency):
+    return {"amount": amount, "currency": currency}
+
+
+def square_error(status, category, code, detail, field=None):
+    error = {"category": category, "code": code, "detail": detail}
+    if field:
+        error["field"] = field
+    return json_response(status, {"errors": [error]})
+
+
+def invalid(code, field):
+    details = {"MISSING_REQUIRED_PARAMETER": "Missing required parameter.",
+               "VALUE_TOO_LONG": "Field is too long.",
+               "CURRENCY_MISMATCH": "All line items must use the same currency."}
+    return square_error(400, "INVALID_REQUEST_ERROR", code,
+                        details.get(code, "Invalid value."), field=field)
+
+
+def not_found(kind, object_id):
+    return square_error(404, "INVALID_REQUEST_ERROR", "NOT_FOUND",
+                        f"Could not find {kind} with id: {object_id}")
+
+
+def check_money(value, field):
+    if not isinstance(value, dict) or "amount" not in value or "currency" not in value:
+        return invalid("MISSING_REQUIRED_PARAMETER", field)
+    amount, currency = value["amount"], value["currency"]
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        return invalid("EXPECTED_INTEGER", field + ".amount")
+    if amount < 1:
+        return invalid("INVALID_VALUE", field + ".amount")
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()
+            and currency.isupper()):
+        return invalid("INVALID_ENUM_VALUE", field + ".currency")
+    return None

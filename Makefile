@@ -27,7 +27,7 @@ system-deps-test:
 	@sh scripts/system-deps.sh test
 
 translations:
-	@$(VENV)/bin/pybabel compile -q -d translations 2>/dev/null || true
+	@$(VENV)/bin/pybabel compile -d translations > /dev/null
 
 run: install
 	PORTAL_ENV=$${PORTAL_ENV:-development} $(PY) -m flask migrate

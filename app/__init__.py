@@ -45,6 +45,9 @@ def create_app(test_config=None):
     from .views import auth as auth_views, comments, documents, pdf, portal, profile, quotes, staff
     for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp, comments.bp, quotes.bp):
         app.register_blueprint(blueprint)
+    from .views import payment_webhooks, payments
+    for blueprint in (payments.bp, payment_webhooks.bp):
+        app.register_blueprint(blueprint)
     staff.register(app)
 
     from . import cli

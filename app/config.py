@@ -40,6 +40,25 @@ def from_env(instance_path):
         "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Madrid"),
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024))),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Online payments. Keys are entered in the back-office; these variables, when set,
+        # override the stored keys of the gateway's current mode (and <GATEWAY>_MODE its mode).
+        # The API bases point the official SDKs elsewhere (a local fake in tests); an empty
+        # PayPal or Square base means the provider's sandbox or live host, by mode.
+        "STRIPE_API_BASE": env("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
+        "PAYPAL_API_BASE": env("PAYPAL_API_BASE", "").rstrip("/"),
+        "SQUARE_API_BASE": env("SQUARE_API_BASE", "").rstrip("/"),
+        "STRIPE_MODE": env("STRIPE_MODE", ""),
+        "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET", ""),
+        "PAYPAL_MODE": env("PAYPAL_MODE", ""),
+        "PAYPAL_CLIENT_ID": env("PAYPAL_CLIENT_ID", ""),
+        "PAYPAL_CLIENT_SECRET": env("PAYPAL_CLIENT_SECRET", ""),
+        "PAYPAL_WEBHOOK_ID": env("PAYPAL_WEBHOOK_ID", ""),
+        "SQUARE_MODE": env("SQUARE_MODE", ""),
+        "SQUARE_ACCESS_TOKEN": env("SQUARE_ACCESS_TOKEN", ""),
+        "SQUARE_LOCATION_ID": env("SQUARE_LOCATION_ID", ""),
+        "SQUARE_WEBHOOK_SIGNATURE_KEY": env("SQUARE_WEBHOOK_SIGNATURE_KEY", ""),
+        "PAYMENT_TIMEOUT": int(env("PAYMENT_TIMEOUT", "20")),
         # Sessions: an idle session ends; one opened by an access link also ends after
         # Settings.link_session_hours whatever happens.
         "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "120")),

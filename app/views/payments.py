@@ -1,0 +1,222 @@
+"""Paying online from the portal: start a gateway's hosted checkout for a document (or several
+invoices at once), come back from it, download the receipt.
+
+The amount is computed here from the documents, never read from the gateway's return URL;
+only a verified webhook or our own fetch of the gateway's object marks anything paid (see
+app/payments/service.py). The webhooks themselves are in app/views/payment_webhooks.py."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from jinja2 import pass_context
+
+from .. import payments
+from ..forms import Form
+from ..htmx import is_fragment_request
+from ..models import Document, Payment, Settings, utcnow
+from ..money import amount_input
+from ..payments import GatewayError, service
+from ..security import CSP
+from .documents import document_context, get_document
+
+bp = Blueprint("payments", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    return None
+
+
+def get_payment(payment_id):
+    """An online payment of the signed-in contact, or 404."""
+    payment = Payment.of_contact(g.person.contact, payment_id)
+    if payment is None:
+        abort(404)
+    return payment
+
+
+# --- the sidebar block ----------------------------------------------------------------------
+
+def pay_context(doc, form=None):
+    """What _pay.html and _pay_receipts.html need for this document."""
+    settings = Settings.get_solo()
+    methods = payments.methods_for(g.person.contact) if doc.is_payable else []
+    processing = Payment.processing_for(doc, utcnow() - service.PROCESSING_WINDOW) if methods else None
+    minimum = settings.min_partial_amount if doc.currency == settings.default_currency else 0
+    return {
+        "doc": doc, "payable": bool(methods), "processing": processing,
+        "methods": [(name, payments.label(name)) for name in methods],
+        "partial": settings.allow_partial_payments, "minimum": min(minimum, doc.amount_due),
+        "form": form or Form(values={"amount": amount_input(doc.amount_due, doc.currency)}),
+        "receipts": list(Payment.receipts_for(doc)),
+    }
+
+
+@pass_context
+def _pay_context_global(ctx, doc):
+    return pay_context(doc, ctx.get("pay_form"))
+
+
+bp.record_once(lambda state: state.app.jinja_env.globals.update(pay_context=_pay_context_global))
+
+
+@bp.get("/documents/<int:doc_id>/pay")
+def panel(doc_id):
+    """The payment block alone (HTMX polls it while a payment is processing)."""
+    doc = get_document(doc_id)
+    context = pay_context(doc)
+    if not is_fragment_request():
+        return redirect(url_for("documents.show", doc_id=doc.id) + "#pay")
+    if not context["processing"]:
+        # Settled (or given up): the whole page changes (status, amount due, receipt).
+        response = Response("", 200)
+        response.headers["HX-Refresh"] = "true"
+    else:
+        response = Response(render_template("_pay.html", pay=context))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+# --- paying one document --------------------------------------------------------------------
+
+def read_gateway(form):
+    """The chosen gateway: only one enabled for this contact and configured may be used."""
+    return form.choice("gateway", payments.methods_for(g.person.contact))
+
+
+def read_amount(form, doc):
+    """The whole amount due, or the part the person typed when the business allows it."""
+    settings = Settings.get_solo()
+    due = doc.amount_due
+    if not settings.allow_partial_payments or "amount" not in request.form:
+        return due
+    amount = form.amount("amount", doc.currency)
+    if amount is None:
+        return None
+    minimum = settings.min_partial_amount if doc.currency == settings.default_currency else 0
+    if amount <= 0:
+        return form.error("amount", _("Enter a number greater than zero."))
+    if amount > due:
+        return form.error("amount", _("This is more than the amount due (%(due)s).",
+                                      due=amount_input(due, doc.currency)))
+    if amount < due and amount < minimum:
+        return form.error("amount", _("Pay at least %(minimum)s, or the whole amount due.",
+                                      minimum=amount_input(minimum, doc.currency)))
+    return amount
+
+
+@bp.post("/documents/<int:doc_id>/pay")
+def start(doc_id):
+    """Send the person to the chosen gateway's page for the amount due (or the part chosen)."""
+    doc = get_document(doc_id)
+    if not doc.is_payable:
+        flash(_("Nothing is due on this document."), "error")
+        return redirect(url_for("documents.show", doc_id=doc.id), 303)
+    if not payments.methods_for(g.person.contact):
+        abort(403)   # no gateway for this contact: nothing to choose from
+    form = Form(request.form)
+    gateway = read_gateway(form)
+    amount = read_amount(form, doc)
+    if not form.ok:
+        return render_template("portal/documents/show.html", pay_form=form, **document_context(doc)), 422
+    return _go(gateway, [doc], {doc.id: amount}, url_for("documents.show", doc_id=doc.id))
+
+
+def _go(gateway, docs, shares, back):
+    try:
+        payment = service.start(g.person, gateway, docs, shares)
+    except service.NotPayable:
+        flash(_("These documents changed meanwhile; please check them and try again."), "error")
+        return redirect(back, 303)
+    except GatewayError:
+        flash(_("The payment service did not answer. Please try again in a moment."), "error")
+        return redirect(back, 303)
+    return redirect_to_gateway(payment.checkout_url)
+
+
+def redirect_to_gateway(url):
+    """A 303 to the gateway's hosted page. The page's form posted here, and browsers apply the
+    form-action policy to where that post redirects: this one answer also allows that origin."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        abort(502)
+    response = redirect(url, 303)
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+    return response
+
+
+# --- paying several invoices ----------------------------------------------------------------
+
+def select_context(form=None, chosen=()):
+    invoices = list(Document.payable_invoices(g.person.contact))
+    return {"invoices": invoices, "chosen": {str(i) for i in chosen},
+            "methods": [(name, payments.label(name)) for name in payments.methods_for(g.person.contact)],
+            "form": form or Form()}
+
+
+@bp.get("/pay")
+def choose():
+    """Choose pending invoices to pay together in one payment."""
+    chosen = request.args.getlist("documents")
+    return render_template("portal/payments/choose.html", **select_context(chosen=chosen))
+
+
+@bp.post("/pay")
+def start_several():
+    """Send the person to the gateway's page for the total due on the invoices chosen."""
+    form = Form(request.form)
+    payable = {str(d.id): d for d in Document.payable_invoices(g.person.contact)}
+    chosen = request.form.getlist("documents")[:200]
+    if not chosen:
+        form.error("documents", _("Choose at least one invoice."))
+    elif any(c not in payable for c in chosen):
+        form.error("documents", _("Choose invoices from the list."))
+    docs = [payable[c] for c in dict.fromkeys(chosen) if c in payable]
+    if len({d.currency for d in docs}) > 1:
+        form.error("documents", _("Choose invoices in one currency: each payment is in a single currency."))
+    gateway = read_gateway(form)
+    if not form.ok:
+        return render_template("portal/payments/choose.html", **select_context(form, chosen)), 422
+    return _go(gateway, docs, {d.id: d.amount_due for d in docs}, url_for("payments.choose"))
+
+
+# --- back from the gateway ------------------------------------------------------------------
+
+def _back_to(payment):
+    shares = list(payment.shares())
+    if len(shares) == 1:
+        return url_for("documents.show", doc_id=shares[0].document_id) + "#pay"
+    return url_for("portal.home")
+
+
+@bp.get("/payments/<int:payment_id>/return")
+def returned(payment_id):
+    """Back from the gateway: ask it (not the URL) whether it is paid, then show the document."""
+    payment = get_payment(payment_id)
+    service.returned(payment)
+    return redirect(_back_to(payment), 303)
+
+
+@bp.get("/payments/<int:payment_id>/cancel")
+def cancelled(payment_id):
+    """Back from the gateway without paying."""
+    payment = get_payment(payment_id)
+    service.cancelled(payment)
+    flash(_("The payment was not completed."), "info")
+    return redirect(_back_to(payment), 303)
+
+
+@bp.get("/payments/<int:payment_id>/receipt")
+def receipt(payment_id):
+    """Download the receipt of a completed payment as a PDF, in the person's language."""
+    from ..payments.receipt import receipt_pdf
+    payment = get_payment(payment_id)
+    if payment.status != "succeeded":
+        abort(404)
+    response = Response(receipt_pdf(payment), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="receipt-{payment.id}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -27,7 +27,7 @@ system-deps-test:
 	@sh scripts/system-deps.sh test
 
 translations:
-	@$(VENV)/bin/pybabel compile -d translations > /dev/null
+	@$(VENV)/bin/pybabel compile -d translations > /dev/null 2>&1 || $(VENV)/bin/pybabel compile -d translations
 
 run: install
 	PORTAL_ENV=$${PORTAL_ENV:-development} $(PY) -m flask migrate

@@ -1,8 +1,253 @@
-"""Placeholder: replaced by the PDF work in this same session."""
-from flask import render_template
+"""Document PDFs: rendered by WeasyPrint in the customer's language, cached per document version.
+
+The renderer loads nothing by itself: its URL fetcher serves the business logo under a private
+URL and refuses everything else, so a URL or an <img> typed into a note (escaped to text by
+Jinja anyway) can never make the server fetch from the network or read a file. Fonts come from
+the system through fontconfig (DejaVu Sans, named in static/css/pdf.css), not through URLs.
+
+Cache: files under instance/pdf-cache/ (PDF_CACHE_DIR), named by a key hash that covers
+everything the sheet shows and the version counter does not: the business details and logo,
+the customer's details, payments, and the renderer itself (pdf.css, the templates, the
+translations, WeasyPrint's version). Rendering is deterministic (no dates, no random ids in the file), so app servers that
+each keep their own cache produce the same bytes for the same key, and the key hash serves as a
+strong ETag everywhere. Only the newest file per document and language is kept, plus a global
+cap on the number of files. Files, not a table: the cache can be thrown away at any time, stays
+out of database backups, and needs no schema change.
+"""
+import glob
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CSS_PATH = os.path.join(ROOT, "static", "css", "pdf.css")
+TEMPLATES = ("pdf/document.html", "_doc_sheet.html", "_doc_totals.html")
+# The only URLs the renderer may load: a private scheme no browser or server speaks.
+BASE_URL = "portal-pdf:/"
+LOGO_URL = "portal-pdf:/logo"
+DEFAULT_MAX_FILES = 2000
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,8})?$")
+
+RENDERS = 0          # renders done by this process: the cache's tests count them
+_render_lock = threading.Lock()
+_shared = {}         # the parsed stylesheet, the font configuration, the renderer fingerprint
 
 
-def render_pdf(context):
-    from weasyprint import HTML
-    html = render_template("portal/documents/print.html", **context)
-    return HTML(string=html).write_pdf()
+class RefusedFetch(ValueError):
+    """The renderer asked for a URL it may not load."""
+
+
+def _weasy():
+    """WeasyPrint, imported on first use: it costs half a second that most workers never need."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    if "fetcher" not in _shared:
+        class Fetcher(URLFetcher):
+            """Serves the logo bytes at LOGO_URL; every other URL raises, nothing is opened."""
+
+            def __init__(self, logo=None):
+                super().__init__(timeout=1, allowed_protocols=())
+                self.logo = logo
+
+            def fetch(self, url, headers=None):
+                if url == LOGO_URL and self.logo is not None:
+                    data, content_type = self.logo
+                    return URLFetcherResponse(url, data, {"Content-Type": content_type})
+                current_app.logger.warning("PDF renderer refused to load %.200r", url)
+                raise RefusedFetch(f"not loaded: {url[:200]}")
+
+        _shared["fetcher"] = Fetcher
+        font_config = FontConfiguration()
+        with open(CSS_PATH, encoding="utf-8") as f:
+            css_text = f.read()
+        _shared["font_config"] = font_config
+        _shared["css"] = weasyprint.CSS(string=css_text, base_url=BASE_URL, url_fetcher=Fetcher(),
+                                        font_config=font_config)
+    return weasyprint, _shared
+
+
+def _renderer_fingerprint(language):
+    """A hash of what turns a document into bytes in `language`: the stylesheet, the templates,
+    the compiled translations and WeasyPrint's version. A deploy that changes any renders anew."""
+    if language not in _shared.setdefault("fingerprints", {}):
+        h = hashlib.sha256(importlib.metadata.version("weasyprint").encode())
+        with open(CSS_PATH, "rb") as f:
+            h.update(f.read())
+        env = current_app.jinja_env
+        for name in TEMPLATES:
+            h.update(env.loader.get_source(env, name)[0].encode())
+        for folder in current_app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"):
+            try:
+                with open(os.path.join(folder, language, "LC_MESSAGES", "messages.mo"), "rb") as f:
+                    h.update(f.read())
+            except FileNotFoundError:
+                pass
+        _shared["fingerprints"][language] = h.hexdigest()
+    return _shared["fingerprints"][language]
+
+
+def cache_key(doc, language, settings):
+    """The document version, the language, and what else the sheet shows (see the docstring)."""
+    if not LANGUAGE_RE.match(language):
+        raise ValueError(f"not a language code: {language!r}")
+    contact = doc.contact
+    logo_hash = hashlib.sha256(bytes(settings.logo)).hexdigest() if settings.logo else ""
+    parts = {
+        "doc": [doc.id, doc.version, doc.number, str(doc.created_at), str(doc.updated_at),
+                doc.total, doc.amount_paid],
+        "language": language,
+        "business": [settings.name, settings.tax_id, settings.address, settings.email,
+                     settings.phone, settings.logo_type, logo_hash],
+        "contact": [contact.id, contact.name, contact.tax_id, contact.billing_address],
+        "renderer": _renderer_fingerprint(language),
+    }
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def document_etag(doc, language, settings):
+    """The strong ETag value (without quotes) of this document's PDF in `language`."""
+    return hashlib.sha256(cache_key(doc, language, settings).encode()).hexdigest()[:40]
+
+
+def page_label_css():
+    """The CSS `content` of the page-number box, from the translated "Page N of M" sentence.
+
+    Translators may move the numbers around, so the sentence is split at its placeholders;
+    the text between them becomes CSS strings (css_string)."""
+    page, pages = "\x00page\x00", "\x00pages\x00"
+    sentence = _("Page %(page)s of %(pages)s", page=page, pages=pages)
+    out = []
+    for part in re.split("(\x00pages?\x00)", sentence):
+        if part == page:
+            out.append("counter(page)")
+        elif part == pages:
+            out.append("counter(pages)")
+        elif part:
+            out.append(css_string(part))
+    return Markup(" ".join(out))
+
+
+def css_string(text):
+    """A quoted CSS string: every character but letters, digits and spaces is hex-escaped (six
+    digits, so no terminator is needed), so nothing can close the string or the <style>."""
+    return '"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x}" for c in text) + '"'
+
+
+def pdf_context(doc, settings):
+    """What templates/pdf/document.html needs (the same names as the portal's document page)."""
+    return {"doc": doc, "lines": list(doc.ordered_lines()), "settings": settings, "contact": doc.contact,
+            "logo_url": LOGO_URL, "page_label": page_label_css()}
+
+
+def render_document(doc, language, settings):
+    """Render the PDF now (no cache): bytes."""
+    with force_locale(language):
+        html = render_template("pdf/document.html", **pdf_context(doc, settings))
+    logo = (bytes(settings.logo), settings.logo_type) if settings.logo else None
+    return render_html(html, logo)
+
+
+def render_html(html, logo=None):
+    """HTML to PDF bytes with static/css/pdf.css; `logo` (bytes, type) is served at LOGO_URL."""
+    global RENDERS
+    # One render at a time per process: the shared font configuration and Pango are not meant
+    # to be used from several threads at once, and a render is CPU-bound anyway.
+    with _render_lock:
+        weasyprint, shared = _weasy()
+        fetcher = shared["fetcher"](logo)
+        data = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
+            stylesheets=[shared["css"]], font_config=shared["font_config"])
+        RENDERS += 1
+    return data
+
+
+def _cache_dir():
+    return current_app.config.get("PDF_CACHE_DIR") or os.path.join(current_app.instance_path, "pdf-cache")
+
+
+def document_pdf(doc, language, settings, etag=None):
+    """The PDF bytes of this document version in `language`: from the cache, or rendered and kept."""
+    etag = etag or document_etag(doc, language, settings)
+    folder = _cache_dir()
+    path = os.path.join(folder, f"{doc.id}-{language}-{etag}.pdf")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        if data.startswith(b"%PDF-"):
+            return data
+    except FileNotFoundError:
+        pass
+    data = render_document(doc, language, settings)
+    _store(folder, path, data, f"{doc.id}-{language}-")
+    return data
+
+
+def _store(folder, path, data, stem):
+    """Write atomically (a reader sees the whole file or none), then drop what is outdated."""
+    tmp = None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pdf")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        tmp = None
+        for old in glob.glob(os.path.join(glob.escape(folder), glob.escape(stem) + "*.pdf")):
+            if old != path:
+                _remove(old)
+        _prune(folder, current_app.config.get("PDF_CACHE_MAX_FILES", DEFAULT_MAX_FILES))
+    except OSError:
+        # A full or read-only disk costs a render next time, never the download itself.
+        current_app.logger.exception("could not write the PDF cache in %s", folder)
+        if tmp is not None:
+            _remove(tmp)
+
+
+def _prune(folder, max_files):
+    """Keep at most max_files PDFs, the oldest written go first; drop temporary files that a
+    worker killed mid-write left behind."""
+    entries, stale = [], time.time() - 3600
+    for entry in os.scandir(folder):
+        if entry.name.startswith(".tmp-"):
+            if entry.stat().st_mtime < stale:
+                _remove(entry.path)
+        elif entry.name.endswith(".pdf"):
+            entries.append(entry)
+    if len(entries) <= max_files:
+        return
+    entries.sort(key=lambda e: e.stat().st_mtime_ns)
+    for entry in entries[:len(entries) - max_files]:
+        _remove(entry.path)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass   # another worker pruned it first
+
+
+def safe_filename(number, suffix=".pdf"):
+    """(ASCII file name, UTF-8 file name or None) for a staff-typed document number.
+
+    Only letters, digits, dots, dashes and underscores survive; anything else (quotes, newlines,
+    slashes) becomes "_". The UTF-8 form keeps non-ASCII letters and is percent-encoded in the
+    header, so it cannot carry those characters either."""
+    def clean(text, keep):
+        text = re.sub(r"_+", "_", "".join(c if keep(c) else "_" for c in text)).strip("._-")
+        return text[:80] or "document"
+    ascii_name = clean(number, lambda c: c.isascii() and (c.isalnum() or c in "._-")) + suffix
+    utf8_name = clean(number, lambda c: c.isalnum() or c in "._-") + suffix
+    return ascii_name, (utf8_name if utf8_name != ascii_name else None)

@@ -49,6 +49,8 @@ def create_app(test_config=None):
     for blueprint in (payments.bp, payment_webhooks.bp):
         app.register_blueprint(blueprint)
     staff.register(app)
+    from . import api
+    api.init_app(app)   # /api/v1 (exempt from CSRF: bearer tokens) and the webhook job handler
 
     from . import cli
     cli.init_app(app)

@@ -3,6 +3,7 @@ import os
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from playhouse.migrations import Runner
 
 from .db import db
@@ -66,6 +67,24 @@ def init_app(app):
             from flask import url_for
             click.echo(external_url(url_for("auth.access", token=token)))
         click.echo(f"expires {link.expires_at:%Y-%m-%d %H:%M} UTC; it works once", err=True)
+
+    api_tokens = AppGroup("api-token", help="Tokens for the REST API (/api/v1).")
+
+    @api_tokens.command("create")
+    @click.argument("name")
+    @click.option("--read-only", is_flag=True, help="The token can only read.")
+    def api_token_create(name, read_only):
+        """Create an API token and print it (this once: only its hash is kept)."""
+        from .api.auth import create_token
+        name = name.strip()
+        if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
+            raise click.BadParameter("use 1 to 100 printable characters", param_hint="NAME")
+        with db.connection_context():
+            token, _row = create_token(name, can_write=not read_only)
+        click.echo(token)
+        click.echo("Shown once: store it now. Revoke it at /staff/api/tokens.", err=True)
+
+    app.cli.add_command(api_tokens)
 
     from . import demo, jobs
     jobs.register_cli(app)

@@ -71,6 +71,11 @@ def from_env(instance_path):
         "LOGIN_LIMIT_ACCOUNT": env("LOGIN_LIMIT_ACCOUNT", "100 per hour"),
         "LINK_REQUEST_LIMIT": env("LINK_REQUEST_LIMIT", "5 per hour"),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        # The REST API and outgoing webhooks. Webhooks to private, loopback or link-local
+        # addresses are refused unless the operator allows them (an internal receiver).
+        "API_RATE_LIMIT": env("API_RATE_LIMIT", "600 per minute"),
+        "WEBHOOK_ALLOW_PRIVATE": _bool(env("WEBHOOK_ALLOW_PRIVATE"), False),
+        "WEBHOOK_TIMEOUT": int(env("WEBHOOK_TIMEOUT", "10")),
     }
 
 

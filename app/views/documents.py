@@ -7,7 +7,7 @@ import datetime
 from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_login import login_required
 
-from .. import comments, quotes
+from .. import comments, quotes, webhooks
 from ..htmx import render
 from ..models import Activity, Document, Payment, Settings, utcnow
 
@@ -94,6 +94,8 @@ def record_view(doc, action="viewed"):
                                                  & (Activity.action == action) & (Activity.created_at > since)))
     if not recent.exists():
         Activity.record(action, person=g.person.id, contact=doc.contact_id, document=doc)
+        if action == "viewed":
+            webhooks.emit("document.viewed", webhooks.document_viewed_data(doc, g.person))
 
 
 def document_context(doc):

@@ -36,6 +36,9 @@ def register(app):
     from . import access, auth, catalog, categories, contacts, documents, jobs, settings, taxes, comments
     for module in (auth, contacts, access, documents, catalog, categories, taxes, settings, jobs, comments):
         app.register_blueprint(module.bp)
+    from . import api_tokens, webhooks
+    for module in (api_tokens, webhooks):
+        app.register_blueprint(module.bp)
     from . import gateways
     app.register_blueprint(gateways.bp)
 

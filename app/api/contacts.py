@@ -1,0 +1,198 @@
+"""API: contacts, the people who sign in for them, and access links."""
+from flask import jsonify, url_for
+from peewee import IntegrityError
+
+from .. import tokens
+from ..config import LANGUAGES
+from ..db import db
+from ..models import GATEWAYS, Activity, Contact, Person, Settings
+from ..security import external_url
+from . import bp, serializers
+from .errors import ApiError
+from .idempotency import idempotent
+from .validation import Body, Query, fetch, json_body, reference
+
+CONTACT_FIELDS = ("kind", "name", "tax_id", "email", "phone", "billing_address", "shipping_address",
+                  "language", "currency", "payment_methods", "portal_enabled", "catalog_enabled",
+                  "discount_bp", "notes", "archived")
+PERSON_FIELDS = ("name", "email", "language", "active")
+
+
+def read_contact(data, creating):
+    """Validate a contact body; returns the model's values for the fields present."""
+    body = Body(data, CONTACT_FIELDS)
+    values = {
+        "kind": body.choice("kind", ("company", "person")),
+        "name": body.string("name", required=creating or body.has("name"), max_length=200, default=None),
+        "tax_id": body.string("tax_id", max_length=40, default=None),
+        "email": body.email("email"),
+        "phone": body.string("phone", max_length=40, default=None),
+        "billing_address": body.string("billing_address", max_length=1000, multiline=True, default=None),
+        "shipping_address": body.string("shipping_address", max_length=1000, multiline=True, default=None),
+        "language": body.choice("language", ("",) + tuple(LANGUAGES)),
+        "currency": None,
+        "portal_enabled": body.boolean("portal_enabled"),
+        "catalog_enabled": body.boolean("catalog_enabled"),
+        "discount_bp": body.integer("discount_bp", minimum=0, maximum=10000),
+        "notes": body.string("notes", max_length=5000, multiline=True, default=None),
+        "archived": body.boolean("archived"),
+    }
+    if body.has("currency") and body.data["currency"] != "":
+        values["currency"] = body.currency("currency")
+    elif body.has("currency"):
+        values["currency"] = ""
+    methods = body.string_list("payment_methods", GATEWAYS)
+    if methods is not None:
+        values["gateways"] = ",".join(methods)
+    body.done()
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@bp.get("/contacts")
+def list_contacts():
+    """List contacts, newest first, filtered by text, portal access or archived."""
+    query = Query(("q", "portal_enabled", "archived", "email"))
+    q, email = query.string("q"), query.string("email", 254)
+    portal, archived = query.boolean("portal_enabled"), query.boolean("archived")
+    rows = Contact.select()
+    if q:
+        like = f"%{q}%"
+        rows = rows.where(Contact.name ** like | Contact.email ** like | Contact.tax_id ** like)
+    if email:
+        rows = rows.where(Contact.email == email.strip().lower())
+    if portal is not None:
+        rows = rows.where(Contact.portal_enabled == portal)
+    if archived is not None:
+        rows = rows.where(Contact.archived == archived)
+    return jsonify(query.page(rows, Contact.id, serializers.contact))
+
+
+@bp.post("/contacts")
+@idempotent
+def create_contact():
+    """Create a contact."""
+    values = read_contact(json_body(), creating=True)
+    contact = Contact.create(**values)
+    response = jsonify(serializers.contact(contact))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_contact", contact_id=contact.id)
+    return response
+
+
+@bp.get("/contacts/<int:contact_id>")
+def get_contact(contact_id):
+    """Read a contact."""
+    return jsonify(serializers.contact(fetch(Contact, contact_id, "contact")))
+
+
+@bp.patch("/contacts/<int:contact_id>")
+def update_contact(contact_id):
+    """Change some fields of a contact (portal access and payment methods too)."""
+    contact = fetch(Contact, contact_id, "contact")
+    values = read_contact(json_body(), creating=False)
+    if values:
+        with db.atomic():
+            Contact.update(values).where(Contact.id == contact.id).execute()
+            if "portal_enabled" in values and values["portal_enabled"] != contact.portal_enabled:
+                Activity.record("portal_" + ("on" if values["portal_enabled"] else "off"),
+                                contact=contact.id, detail="API")
+    return jsonify(serializers.contact(Contact.get_by_id(contact.id)))
+
+
+# --- people ---------------------------------------------------------------------------------
+
+def get_person(contact, person_id):
+    person = Person.get_or_none((Person.id == person_id) & (Person.contact == contact)) \
+        if 0 < person_id < 2 ** 31 else None
+    if person is None:
+        raise ApiError(404, "not_found", "No such person for this contact.")
+    return person
+
+
+def read_person(data, creating):
+    body = Body(data, PERSON_FIELDS)
+    values = {"name": body.string("name", required=creating or body.has("name"), max_length=200, default=None),
+              "email": body.email("email", required=creating or body.has("email")),
+              "language": body.choice("language", ("",) + tuple(LANGUAGES)),
+              "active": body.boolean("active")}
+    body.done()
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _email_taken():
+    return ApiError(409, "email_taken", "Another person already signs in with this email.",
+                    {"email": "Another person already signs in with this email."})
+
+
+@bp.get("/contacts/<int:contact_id>/people")
+def list_people(contact_id):
+    """List the people who sign in for a contact."""
+    contact = fetch(Contact, contact_id, "contact")
+    query = Query()
+    return jsonify(query.page(Person.select().where(Person.contact == contact), Person.id, serializers.person))
+
+
+@bp.post("/contacts/<int:contact_id>/people")
+@idempotent
+def create_person(contact_id):
+    """Add a person who can sign in for the contact."""
+    contact = fetch(Contact, contact_id, "contact")
+    values = read_person(json_body(), creating=True)
+    try:
+        with db.atomic():
+            person = Person.create(contact=contact, **values)
+    except IntegrityError:
+        raise _email_taken() from None
+    response = jsonify(serializers.person(person))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_person_view", contact_id=contact.id, person_id=person.id)
+    return response
+
+
+@bp.get("/contacts/<int:contact_id>/people/<int:person_id>")
+def get_person_view(contact_id, person_id):
+    """Read one person of a contact."""
+    contact = fetch(Contact, contact_id, "contact")
+    return jsonify(serializers.person(get_person(contact, person_id)))
+
+
+@bp.patch("/contacts/<int:contact_id>/people/<int:person_id>")
+def update_person(contact_id, person_id):
+    """Change a person's name, email, language or whether they may sign in."""
+    contact = fetch(Contact, contact_id, "contact")
+    person = get_person(contact, person_id)
+    values = read_person(json_body(), creating=False)
+    if values:
+        try:
+            with db.atomic():
+                Person.update(values).where(Person.id == person.id).execute()
+                if values.get("active") is False:
+                    tokens.revoke_all(person)   # sign-outs take effect now, not at idle timeout
+        except IntegrityError:
+            raise _email_taken() from None
+    return jsonify(serializers.person(Person.get_by_id(person.id)))
+
+
+# --- access links ----------------------------------------------------------------------------
+
+@bp.post("/contacts/<int:contact_id>/access-links")
+def create_access_link(contact_id):
+    """Issue a time-limited, single-use portal link for one of the contact's people; the
+    business sends it itself. Older unused links of that person stop working. Not idempotent
+    on purpose: storing the answer would store the link in clear."""
+    contact = fetch(Contact, contact_id, "contact")
+    body = Body(json_body(), ("person_id",))
+    person = reference(body, "person_id", Person, "person", required=True)
+    if person is not None and person.contact_id != contact.id:
+        body.error("person_id", "This person does not sign in for this contact.")
+    body.done()
+    if not person.can_sign_in():
+        raise ApiError(409, "portal_disabled",
+                       "Portal access is off for this contact or this person; turn it on first.")
+    with db.atomic():
+        token, link = tokens.issue(person, "access", hours=Settings.get_solo().access_link_hours)
+        Activity.record("access_link_created", person=person, contact=contact.id, detail="API")
+    response = jsonify({"url": external_url(url_for("auth.access", token=token)),
+                        "expires_at": serializers.when(link.expires_at), "person_id": person.id})
+    response.status_code = 201
+    return response

@@ -1,0 +1,277 @@
+"""API: invoices, quotes and sales orders: create with lines, issue, void, read, list; manual
+payments and staff comments on a document.
+
+Totals are computed here from the lines (document_form.save_document, the editor's own
+writer); a client that sends a total is told it may not."""
+import datetime
+import secrets
+
+from flask import g, jsonify, url_for
+
+from .. import document_form as df
+from .. import money, webhooks
+from ..db import db
+from ..mail import recipient_language, send_template
+from ..models import (INVOICE, KINDS, ORDER, PAYABLE_STATUSES, QUOTE, STATUSES, Activity, Comment,
+                      Contact, Document, Payment, Person, Product, Settings, TaxRate)
+from . import bp, serializers
+from .errors import ApiError
+from .idempotency import idempotent
+from .validation import Body, Query, fetch, json_body, reference
+
+DOCUMENT_FIELDS = ("kind", "contact_id", "number", "issue_date", "due_date", "valid_until", "currency",
+                   "reference", "notes", "terms", "shipping_address", "lines", "issue")
+LINE_FIELDS = ("description", "quantity", "unit_price", "discount_bp", "tax_ids", "product_id", "sku")
+
+
+def _created(payload, location):
+    response = jsonify(payload)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
+# --- reading --------------------------------------------------------------------------------
+
+@bp.get("/documents")
+def list_documents():
+    """List documents, newest first, by kind, status, contact, number and issue dates."""
+    query = Query(("kind", "status", "contact_id", "number", "issued_from", "issued_to"))
+    kind, status = query.choice("kind", KINDS), query.choice("status", tuple(STATUSES))
+    contact_id, number = query.integer("contact_id"), query.string("number", 40)
+    issued_from, issued_to = query.date("issued_from"), query.date("issued_to")
+    rows = Document.select()
+    if kind:
+        rows = rows.where(Document.kind == kind)
+    if status:
+        rows = rows.where(Document.status == status)
+    if contact_id:
+        rows = rows.where(Document.contact == contact_id)
+    if number:
+        rows = rows.where(Document.number == number)
+    if issued_from:
+        rows = rows.where(Document.issue_date >= issued_from)
+    if issued_to:
+        rows = rows.where(Document.issue_date <= issued_to)
+    return jsonify(query.page(rows, Document.id, serializers.document_summary))
+
+
+@bp.get("/documents/<int:doc_id>")
+def get_document(doc_id):
+    """Read a document with its lines, taxes, payments, comments and quote decision."""
+    return jsonify(serializers.document(fetch(Document, doc_id, "document")))
+
+
+# --- creating -------------------------------------------------------------------------------
+
+def read_lines(body, currency):
+    """Parse `lines` into the editor's rows (df.LineRow with .parsed and .net)."""
+    data = body.data.get("lines")
+    if not isinstance(data, list) or not data:
+        body.error("lines", "Send at least one line.")
+        return []
+    if len(data) > df.MAX_LINES:
+        body.error("lines", f"A document can have at most {df.MAX_LINES} lines.")
+        return []
+    taxes_by_id = {t.id: t for t in TaxRate.select()}
+    rows = []
+    for index, item in enumerate(data):
+        prefix = f"lines[{index}]."
+        if not isinstance(item, dict):
+            body.error(f"lines[{index}]", "Each line is an object.")
+            continue
+        line = Body(item, LINE_FIELDS, prefix=prefix)
+        product = reference(line, "product_id", Product, "product")
+        sku = line.string("sku", max_length=60, default=None)
+        if sku and product is None and "product_id" not in line.errors:
+            product = Product.get_or_none(Product.sku == sku)
+            if product is None:
+                line.error("sku", "No product has this SKU.")
+        description = line.string("description", max_length=2000, multiline=True, default=None,
+                                  required=product is None)
+        if product is not None and not description:
+            description = product.name
+        quantity = line.quantity("quantity") if line.has("quantity") else 1000
+        price = line.integer("unit_price", required=product is None or product.currency != currency,
+                             minimum=1 - money.MAX_AMOUNT, maximum=money.MAX_AMOUNT - 1)
+        if price is None and product is not None and product.currency == currency:
+            price = product.price
+        discount = line.integer("discount_bp", minimum=0, maximum=10000, default=0)
+        tax_ids = line.id_list("tax_ids")
+        if tax_ids is None:
+            tax_ids = sorted(product.tax_ids()) if product is not None and "tax_ids" not in line.errors else []
+        chosen = []
+        for tax_id in tax_ids:
+            if tax_id not in taxes_by_id:
+                line.error("tax_ids", f"No tax rate has the id {tax_id}.")
+            else:
+                chosen.append(taxes_by_id[tax_id])
+        if len({t.name for t in chosen}) != len(chosen):
+            line.error("tax_ids", "A line cannot carry the same tax twice.")
+        if line.ok and abs(money.line_net(quantity, price, discount)) >= money.MAX_AMOUNT:
+            line.error("unit_price", "This line's amount is too large.")
+        body.errors.update(line.errors)
+        if line.ok:
+            row = df.LineRow(index)
+            row.parsed = {"description": description, "qty_milli": quantity, "unit_price": price,
+                          "discount_bp": discount, "product": product,
+                          "taxes": [(t.name, t.rate_bp) for t in chosen]}
+            row.net = money.line_net(quantity, price, discount)
+            rows.append(row)
+    if body.ok:
+        totals = df.preview_totals(rows)
+        if max([abs(totals["total"]), abs(totals["subtotal"])] + [abs(t[3]) for t in totals["taxes"]]) >= money.MAX_AMOUNT:
+            body.error("lines", "The document's total is too large.")
+    return rows
+
+
+def read_document(data):
+    """Validate a new document; returns (kind, header values, rows, issue?)."""
+    body = Body(data, DOCUMENT_FIELDS)
+    settings = Settings.get_solo()
+    kind = body.choice("kind", KINDS, required=True)
+    contact = reference(body, "contact_id", Contact, "contact", required=True)
+    number = body.string("number", max_length=40, default=None, required=body.has("number"))
+    today = datetime.date.today()
+    issue_date = body.date("issue_date") or today
+    header = {"contact": contact, "issue_date": issue_date,
+              "reference": body.string("reference", max_length=80),
+              "notes": body.string("notes", max_length=10000, multiline=True),
+              "terms": body.string("terms", max_length=10000, multiline=True, default=settings.default_terms)}
+    later = None
+    if kind == QUOTE:
+        if body.has("due_date"):
+            body.error("due_date", "Quotes have valid_until, not a due date.")
+        later = header["valid_until"] = body.date("valid_until") if body.has("valid_until") else \
+            today + datetime.timedelta(days=settings.quote_validity_days)
+    elif kind in (INVOICE, ORDER):
+        if body.has("valid_until"):
+            body.error("valid_until", "Only quotes have valid_until.")
+        default_due = today + datetime.timedelta(days=settings.payment_terms_days) if kind == INVOICE else None
+        later = header["due_date"] = body.date("due_date") if body.has("due_date") else default_due
+    if later and later < issue_date:
+        body.error("valid_until" if kind == QUOTE else "due_date", "This date cannot be before the issue date.")
+    if kind == ORDER:
+        header["shipping_address"] = body.string(
+            "shipping_address", max_length=1000, multiline=True,
+            default=(contact.shipping_address or contact.billing_address) if contact else "")
+    elif body.has("shipping_address"):
+        body.error("shipping_address", "Only sales orders have a shipping address.")
+    currency = body.currency("currency") if body.has("currency") else \
+        ((contact.currency if contact and contact.currency else settings.default_currency))
+    header["currency"] = currency
+    issue = body.boolean("issue", default=False)
+    rows = read_lines(body, currency or settings.default_currency)
+    body.done()
+    return kind, header, number, rows, issue
+
+
+def _number_taken():
+    return ApiError(409, "number_taken", "Another document already has this number.",
+                    {"number": "Another document already has this number."})
+
+
+@bp.post("/documents")
+@idempotent
+def create_document():
+    """Create an invoice, quote or sales order with its lines (a draft, or issued at once)."""
+    kind, header, number, rows, issue = read_document(json_body())
+    settings = Settings.get_solo()
+    with db.atomic():
+        # A number we chose can be taken meanwhile by another request: choose again.
+        for _attempt in range(1 if number else 5):
+            header["number"] = number or Document.next_number(kind, settings)
+            doc = df.save_document(kind, header, rows)
+            if doc is not None:
+                break
+        if doc is None:
+            raise _number_taken()
+        if issue:
+            doc.move_to("open")
+            Activity.record("status_open", document=doc, contact=doc.contact_id, detail="API")
+    return _created(serializers.document(Document.get_by_id(doc.id)), url_for("api.get_document", doc_id=doc.id))
+
+
+# --- changing status ------------------------------------------------------------------------
+
+@bp.post("/documents/<int:doc_id>/issue")
+def issue_document(doc_id):
+    """Issue a draft: it becomes open and visible to the contact."""
+    doc = fetch(Document, doc_id, "document")
+    if doc.status != "draft":
+        raise ApiError(409, "not_a_draft", "Only drafts can be issued.")
+    if not doc.ordered_lines().exists():
+        raise ApiError(409, "no_lines", "Add at least one line before issuing.")
+    with db.atomic():
+        if not doc.move_to("open"):
+            raise ApiError(409, "status_changed", "The document changed meanwhile; read it again.")
+        Activity.record("status_open", document=doc, contact=doc.contact_id, detail="API")
+    return jsonify(serializers.document(Document.get_by_id(doc.id)))
+
+
+@bp.post("/documents/<int:doc_id>/void")
+def void_document(doc_id):
+    """Void an invoice or quote (a draft or an open one without payments)."""
+    doc = fetch(Document, doc_id, "document")
+    if doc.kind == ORDER:
+        raise ApiError(409, "use_order_status", "Orders are cancelled, not voided: POST /orders/{id}/status.")
+    if doc.amount_paid:
+        raise ApiError(409, "has_payments", "A document with payments cannot be voided.")
+    if "void" not in doc.allowed_transitions():
+        raise ApiError(409, "invalid_transition", f"A {doc.status} {doc.kind} cannot be voided.")
+    with db.atomic():
+        if not doc.move_to("void"):
+            raise ApiError(409, "status_changed", "The document changed meanwhile; read it again.")
+        Activity.record("status_void", document=doc, contact=doc.contact_id, detail="API")
+    return jsonify(serializers.document(Document.get_by_id(doc.id)))
+
+
+# --- payments and comments on a document ----------------------------------------------------
+
+@bp.post("/documents/<int:doc_id>/payments")
+@idempotent
+def record_payment(doc_id):
+    """Record a payment received outside the portal (transfer, cash...)."""
+    doc = fetch(Document, doc_id, "document")
+    body = Body(json_body(), ("amount", "paid_on", "note"))
+    amount = body.amount("amount", required=True, minimum=1)
+    paid_on = body.date("paid_on") or datetime.date.today()
+    note = body.string("note", max_length=200)
+    body.done()
+    if doc.status not in PAYABLE_STATUSES.get(doc.kind, ()):
+        raise ApiError(409, "not_payable", "Payments can be recorded only on open invoices and orders.")
+    if amount > doc.amount_due:
+        raise ApiError(422, "validation_failed", "Some fields are not valid.",
+                       {"amount": f"This is more than the amount due ({doc.amount_due})."})
+    with db.atomic():
+        if not doc.apply_payment(amount):
+            raise ApiError(409, "document_changed", "The document changed meanwhile; read it again.")
+        payment = Payment.create(document=doc, gateway="manual", amount=amount, currency=doc.currency,
+                                 status="succeeded", idempotency_key="manual-" + secrets.token_hex(16),
+                                 method_note=note, paid_at=datetime.datetime.combine(paid_on, datetime.time(12)))
+        Activity.record("payment_manual", document=doc, contact=doc.contact_id,
+                        detail=f"API: {money.amount_input(amount, doc.currency)} {doc.currency}")
+        webhooks.emit("payment.succeeded", webhooks.payment_data(payment))
+    return _created(serializers.payment(payment), url_for("api.get_payment", payment_id=payment.id))
+
+
+@bp.post("/documents/<int:doc_id>/comments")
+@idempotent
+def post_comment(doc_id):
+    """Post a comment as the business; its author is the token's name. The contact's people
+    are mailed, as for a comment written in the back-office."""
+    doc = fetch(Document, doc_id, "document")
+    body = Body(json_body(), ("body",))
+    text = body.string("body", required=True, max_length=5000, multiline=True)
+    body.done()
+    with db.atomic():
+        comment = Comment.create(document=doc, author_name=g.api_token.name, body=text)
+        Activity.record("comment", contact=doc.contact_id, document=doc, detail="API")
+        contact = doc.contact
+        if contact.portal_enabled and doc.status != "draft":
+            settings = Settings.get_solo()
+            for person in Person.select().where((Person.contact == contact) & (Person.active == True)):  # noqa: E712
+                send_template(person.email, "comment_contact", recipient_language(person), doc=doc,
+                              comment=comment, person=person, business=settings)
+        webhooks.emit("comment.created", webhooks.comment_data(comment))
+    return _created(serializers.comment(comment), url_for("api.get_document", doc_id=doc.id))

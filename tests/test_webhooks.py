@@ -459,3 +459,14 @@ def test_readme_verification_snippet_accepts_our_signature():
     assert namespace["verify"]("whsec_doc", header, body)
     assert not namespace["verify"]("whsec_doc", header, body + b" ")
     assert not namespace["verify"]("whsec_doc", webhooks.signature_header("whsec_doc", body.decode(), 1), body)
+
+
+def test_staff_manual_payment_emits_payment_succeeded(app, staff):
+    endpoint = make_endpoint("http://93.184.216.34/hook", events=["payment.succeeded"])
+    doc = make_document(status="open")
+    resp = staff.post(f"/staff/documents/{doc.id}/payments", {"amount": "50", "paid_on": "2026-11-02", "note": "cash"})
+    assert resp.status_code == 303
+    [delivery] = WebhookDelivery.select().where(WebhookDelivery.endpoint == endpoint)
+    data = json.loads(delivery.body)["data"]
+    assert data["payment"]["amount"] == 5000 and data["payment"]["gateway"] == "manual"
+    assert data["document"]["id"] == doc.id and data["document"]["amount_paid"] == 5000

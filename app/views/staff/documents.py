@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from ... import comments, quotes
 from ... import document_form as df
+from ... import webhooks
 from ...db import db
 from ...forms import Form
 from ...htmx import render
@@ -217,9 +218,10 @@ def record_manual_payment(doc, amount, paid_on, note):
     with db.atomic():
         if not doc.apply_payment(amount):
             return False
-        Payment.create(document=doc, gateway="manual", amount=amount, currency=doc.currency,
-                       status="succeeded", idempotency_key="manual-" + secrets.token_hex(16),
-                       method_note=note, paid_at=paid_at, created_by=g.staff)
+        payment = Payment.create(document=doc, gateway="manual", amount=amount, currency=doc.currency,
+                                 status="succeeded", idempotency_key="manual-" + secrets.token_hex(16),
+                                 method_note=note, paid_at=paid_at, created_by=g.staff)
+        webhooks.emit("payment.succeeded", webhooks.payment_data(payment))
         Activity.record("payment_manual", staff=g.staff, document=doc, contact=doc.contact_id,
                         detail=amount_input(amount, doc.currency) + " " + doc.currency)
     return True

@@ -155,3 +155,20 @@ def test_webhook_for_an_unknown_gateway_is_404_and_an_unconfigured_one_400(clien
     assert client.post("/webhooks/bitcoin", data=b"{}").status_code == 404
     resp = client.post("/webhooks/stripe", data=b'{"id": "evt_1"}', headers={"Stripe-Signature": "t=1,v1=00"})
     assert resp.status_code == 400 and PaymentEvent.select().count() == 0
+
+
+def test_paypal_and_square_keys_are_entered_and_masked_the_same_way(app, staff):
+    resp = staff.post("/staff/gateways/paypal", {"mode": "test", "test_client_id": "AbCdEf123456",
+                                                 "test_client_secret": "EFgh-secret-9876", "test_webhook_id": "8PT5971"})
+    assert resp.status_code == 303
+    resp = staff.post("/staff/gateways/square", {"mode": "test", "test_access_token": "EAAA-token-000111",
+                                                 "test_location_id": "L 1", "test_webhook_signature_key": "sig-key-123456"})
+    assert resp.status_code == 422 and soup(resp).select_one("#form-square #e-test_location_id")
+    assert soup(resp).select_one("#form-square #f-test_location_id")["value"] == "L 1"   # not secret: kept
+    assert GatewayConfig.select().where(GatewayConfig.gateway == "square").count() == 0
+    page = staff.get("/staff/gateways/")
+    text = page.get_data(as_text=True)
+    assert "EFgh-secret-9876" not in text and "…9876" in text
+    assert "AbCdEf123456" in text            # a client id is not a secret
+    assert "Ready" in soup(page).select_one("#state-paypal").get_text()
+    assert soup(page).select_one("#webhook-square").get_text() == "http://portal.test/webhooks/square"

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 MODES = ("test", "live")
 PAID, PENDING, FAILED, CANCELLED, APPROVED = "paid", "pending", "failed", "cancelled", "approved"
 
-_MODULES = {"stripe": "stripe_gw"}
+_MODULES = {"stripe": "stripe_gw", "paypal": "paypal_gw", "square": "square_gw"}
 NAMES = tuple(_MODULES)
 
 
@@ -92,6 +92,13 @@ class Gateway:
 
     def fetch(self, payment):
         raise NotImplementedError
+
+
+def payment_claims(payment):
+    """What a checkout is for, as strings (the gateways' metadata holds strings only); checked
+    against the payment when the gateway reports it paid (service.mismatch)."""
+    docs = ",".join(str(share.document_id) for share in payment.shares())
+    return {"payment": str(payment.id), "documents": docs, "contact": str(payment.document.contact_id)}
 
 
 def gateway_class(name):

@@ -11,7 +11,7 @@ import json
 from flask_babel import lazy_gettext as _l
 
 from . import (CANCELLED, FAILED, PAID, PENDING, Checkout, Event, Field, Gateway, GatewayError,
-               InvalidWebhook, Outcome)
+               InvalidWebhook, Outcome, payment_claims)
 
 SESSION_LIFETIME = datetime.timedelta(hours=1)   # Stripe wants 30 minutes to 24 hours
 EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded",
@@ -84,12 +84,6 @@ class StripeGateway(Gateway):
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe: {type(exc).__name__} {exc.http_status or ''}".strip()) from None
         return session_outcome(session.to_dict(), "fetch")
-
-
-def payment_claims(payment):
-    """What the checkout is for, as strings (the gateways' metadata holds strings only)."""
-    docs = ",".join(str(share.document_id) for share in payment.shares())
-    return {"payment": str(payment.id), "documents": docs, "contact": str(payment.document.contact_id)}
 
 
 def session_outcome(obj, kind):

@@ -17,7 +17,6 @@ from ..htmx import is_fragment_request
 from ..models import Document, Payment, Settings, utcnow
 from ..money import amount_input
 from ..payments import GatewayError, service
-from ..security import CSP
 from .documents import document_context, get_document
 
 bp = Blueprint("payments", __name__)
@@ -133,18 +132,21 @@ def _go(gateway, docs, shares, back):
     except GatewayError:
         flash(_("The payment service did not answer. Please try again in a moment."), "error")
         return redirect(back, 303)
-    return redirect_to_gateway(payment.checkout_url)
+    return redirect(url_for("payments.go", payment_id=payment.id), 303)
 
 
-def redirect_to_gateway(url):
-    """A 303 to the gateway's hosted page. The page's form posted here, and browsers apply the
-    form-action policy to where that post redirects: this one answer also allows that origin."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        abort(502)
-    response = redirect(url, 303)
-    response.headers["Content-Security-Policy"] = CSP.replace(
-        "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+@bp.get("/payments/<int:payment_id>/go")
+def go(payment_id):
+    """Move on from our form to the gateway's page. Browsers hold a form's redirects to the
+    page's form-action policy ('self' here), so the POST lands on this page of ours, which
+    moves on by a plain navigation (a Refresh header, and a link should that be turned off)."""
+    payment = get_payment(payment_id)
+    parts = urlsplit(payment.checkout_url)
+    if payment.status != "pending" or parts.scheme not in ("https", "http") or not parts.netloc:
+        return redirect(_back_to(payment), 303)
+    response = Response(render_template("portal/payments/go.html", payment=payment,
+                                        gateway=payments.label(payment.gateway)))
+    response.headers["Refresh"] = f"0;url={payment.checkout_url}"   # what <meta http-equiv> would say
     return response
 
 

@@ -1,0 +1,119 @@
+"""Square Payment Links through the official `squareup` SDK (`from square import Square`).
+
+A link is made with an ad hoc order carrying our payment id as reference_id and what it pays
+for in its metadata; Payment.provider_ref is that order's id, which every payment webhook
+names. Square sends payment.created then payment.updated: what counts is the payment's status
+(COMPLETED), not the event's type. Its signature is an HMAC over the notification URL exactly
+as configured at Square (ours, from BASE_URL) followed by the body, with no timestamp, so
+replays are stopped by the unique event id. Square has no cancel URL and the redirect may come
+before the webhook: the fetch on return asks for the order.
+"""
+import json
+
+from flask_babel import lazy_gettext as _l
+
+from . import (CANCELLED, FAILED, PAID, PENDING, Checkout, Event, Field, Gateway, GatewayError,
+               InvalidWebhook, Outcome, payment_claims)
+
+HOSTS = {"test": "https://connect.squareupsandbox.com", "live": "https://connect.squareup.com"}
+PAYMENT_STATUS = {"COMPLETED": PAID, "FAILED": FAILED, "CANCELED": CANCELLED}
+
+
+class SquareGateway(Gateway):
+    name = "square"
+    label = _l("Card (Square)")
+    fields = (
+        Field("access_token", _l("Access token"), secret=True, env="SQUARE_ACCESS_TOKEN",
+              pattern=r"[A-Za-z0-9_-]{8,200}"),
+        Field("location_id", _l("Location id"), env="SQUARE_LOCATION_ID", pattern=r"[A-Za-z0-9]{4,60}"),
+        Field("webhook_signature_key", _l("Webhook signature key"), secret=True,
+              env="SQUARE_WEBHOOK_SIGNATURE_KEY", pattern=r"[A-Za-z0-9_-]{8,200}"),
+    )
+
+    def _client(self):
+        from square import Square
+        return Square(token=self.credentials["access_token"], timeout=self.config["PAYMENT_TIMEOUT"],
+                      base_url=self.config["SQUARE_API_BASE"] or HOSTS[self.mode])
+
+    def _call(self, what, fn):
+        from square.core.api_error import ApiError
+        try:
+            return fn()
+        except ApiError as exc:
+            raise GatewayError(f"Square {what}: HTTP {exc.status_code} {_codes(exc.body)}") from None
+        except Exception as exc:   # httpx connection errors and the like
+            raise GatewayError(f"Square {what}: {type(exc).__name__}") from None
+
+    def create_checkout(self, payment, description, return_url, cancel_url):
+        order = {
+            "location_id": self.credentials["location_id"],
+            "reference_id": str(payment.id),
+            "metadata": payment_claims(payment),
+            "line_items": [{"name": description[:255], "quantity": "1",
+                            "base_price_money": {"amount": payment.amount, "currency": payment.currency}}],
+        }
+        answer = self._call("create payment link", lambda: self._client().checkout.payment_links.create(
+            idempotency_key=payment.idempotency_key, order=order, payment_note=description[:500],
+            checkout_options={"redirect_url": return_url}))
+        link = answer.payment_link
+        if link is None or not link.order_id or not link.url:
+            raise GatewayError("Square create payment link: no link in the answer")
+        return Checkout(ref=link.order_id, url=link.url)
+
+    def parse_webhook(self, body, headers, url):
+        from square.utils.webhooks_helper import verify_signature
+        try:
+            text = body.decode()
+            if not verify_signature(request_body=text, signature_header=headers.get("x-square-hmacsha256-signature", ""),
+                                    signature_key=self.credentials["webhook_signature_key"], notification_url=url):
+                raise InvalidWebhook("square")
+            event = json.loads(text)
+            kind, event_id = event["type"], event["event_id"]
+            obj = (event.get("data") or {}).get("object") or {}
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
+            raise InvalidWebhook("square") from None
+        outcome = payment_outcome(obj.get("payment")) if kind.startswith("payment.") else None
+        return Event(id=str(event_id), kind=str(kind), payload=text, outcome=outcome)
+
+    def fetch(self, payment):
+        """The order as Square has it: completed with its tenders, or not yet."""
+        if not payment.provider_ref:
+            return None
+        answer = self._call("get order", lambda: self._client().orders.get(order_id=payment.provider_ref))
+        order = answer.order.dict() if answer.order is not None else {}
+        return order_outcome(order)
+
+
+def payment_outcome(payment):
+    if not isinstance(payment, dict) or not payment.get("order_id"):
+        return None
+    money = payment.get("amount_money") or {}
+    return Outcome(ref=str(payment["order_id"]), status=PAYMENT_STATUS.get(payment.get("status"), PENDING),
+                   amount=money.get("amount") if isinstance(money.get("amount"), int) else None,
+                   currency=str(money.get("currency") or ""), payment_ref=str(payment.get("id") or ""),
+                   claims={"reference": str(payment.get("reference_id") or "")})
+
+
+def order_outcome(order):
+    claims = {k: str(v) for k, v in (order.get("metadata") or {}).items()}
+    claims["reference"] = str(order.get("reference_id") or "")
+    ref = str(order.get("id") or "")
+    if order.get("state") == "CANCELED":
+        return Outcome(ref=ref, status=CANCELLED, claims=claims)
+    tenders = order.get("tenders") or []
+    if order.get("state") != "COMPLETED" or not tenders:
+        return Outcome(ref=ref, status=PENDING, claims=claims)
+    currencies = {(t.get("amount_money") or {}).get("currency") for t in tenders}
+    amount = sum((t.get("amount_money") or {}).get("amount") or 0 for t in tenders)
+    return Outcome(ref=ref, status=PAID, amount=amount, currency=str(currencies.pop()) if len(currencies) == 1 else "",
+                   payment_ref=str(tenders[0].get("payment_id") or tenders[0].get("id") or ""), claims=claims)
+
+
+def _codes(body):
+    try:
+        return " ".join(e.get("code", "") for e in (body or {}).get("errors", []))
+    except AttributeError:
+        return ""
+
+
+GATEWAY = SquareGateway

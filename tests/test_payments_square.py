@@ -1,0 +1,170 @@
+"""Square Payment Links through the squareup SDK against tests/fakes/square.py: the link for the
+amount due, payment webhooks verified over our configured notification URL (BASE_URL), applied
+once whatever their type, the redirect that may come before the webhook, reconcile."""
+import json
+
+import pytest
+
+from app.models import GatewayConfig, Payment, PaymentEvent
+from tests.conftest import soup
+from tests.fakes import square_fake  # noqa: F401
+from tests.factories import make_contact, make_document, make_person
+from tests.test_payments import PASSWORD, hosted, reload, signed_in
+
+NOTIFICATION_URL = "http://portal.test/webhooks/square"
+
+
+@pytest.fixture
+def square(app, square_fake):  # noqa: F811
+    app.config["SQUARE_API_BASE"] = square_fake.base_url
+    square_fake.notification_url = NOTIFICATION_URL   # what the subscription at Square says
+    GatewayConfig.create(gateway="square", mode="test", test_credentials=json.dumps({
+        "access_token": square_fake.access_token, "location_id": square_fake.location_id,
+        "webhook_signature_key": square_fake.signature_key}))
+    return square_fake
+
+
+@pytest.fixture
+def person(app):
+    return make_person(password=PASSWORD, contact=make_contact(name="Talleres Ruiz", gateways="square"))
+
+
+@pytest.fixture
+def me(app, person):
+    return signed_in(app, person)
+
+
+@pytest.fixture
+def invoice(person):
+    return make_document(person.contact, number="F-2026-0009")   # 121.00 EUR
+
+
+def start(me, doc):
+    me.get(f"/documents/{doc.id}")
+    resp = me.post(f"/documents/{doc.id}/pay", {"gateway": "square"})
+    resp.square_url = hosted(me, resp)
+    return resp
+
+
+def link_of(resp, square):
+    return resp.square_url.rsplit("/", 1)[1]
+
+
+def send(client, msg):
+    return client.post("/webhooks/square", data=msg.body, headers=msg.headers)
+
+
+def test_square_link_is_for_the_amount_due_with_our_idempotency_key(me, person, invoice, square):
+    resp = start(me, invoice)
+    [link] = square.links.values()
+    assert resp.square_url == link["url"]
+    payment = Payment.get()
+    order = square.orders[link["order_id"]]
+    assert payment.provider_ref == order["id"]
+    assert order["total_money"] == {"amount": 12100, "currency": "EUR"}
+    assert order["reference_id"] == str(payment.id)
+    assert order["metadata"] == {"payment": str(payment.id), "documents": str(invoice.id),
+                                 "contact": str(person.contact_id)}
+    assert link["checkout_options"]["redirect_url"] == f"http://portal.test/payments/{payment.id}/return"
+    create = [r for r in square.requests if r.path == "/v2/online-checkout/payment-links"][0]
+    assert json.loads(create.body)["idempotency_key"] == payment.idempotency_key
+    assert hosted(me, me.post(f"/documents/{invoice.id}/pay", {"gateway": "square"})) == link["url"]
+    assert len(square.links) == 1
+
+
+def test_payment_webhooks_settle_once_whatever_their_type(app, me, invoice, square):
+    link = link_of(start(me, invoice), square)
+    square.pay_link(link)
+    square.flush()
+    created, updated = square.outbox
+    assert send(app.test_client(), created).status_code == 200      # APPROVED: not yet
+    assert reload(invoice).amount_paid == 0
+    for _ in range(2):
+        assert send(app.test_client(), updated).status_code == 200  # COMPLETED
+    doc = reload(invoice)
+    assert (doc.status, doc.amount_paid) == ("paid", 12100)
+    assert sorted(e.outcome for e in PaymentEvent.select()) == ["applied", "pending"]
+    payment = Payment.get()
+    assert payment.status == "succeeded" and payment.provider_payment_ref == updated.event["data"]["id"]
+
+
+def test_the_redirect_may_come_first_we_ask_square_for_the_order(app, me, invoice, square):
+    link = link_of(start(me, invoice), square)
+    status, back = square.pay_link(link)                 # webhooks kept in the outbox, not sent
+    assert status == 303 and "orderId=" in back
+    me.get(back.replace("http://portal.test", ""))
+    assert reload(invoice).status == "paid"
+    square.flush()
+    assert send(app.test_client(), square.outbox[-1]).status_code == 200
+    assert reload(invoice).amount_paid == 12100
+
+
+def test_the_return_url_alone_marks_nothing_paid(me, invoice, square):
+    start(me, invoice)
+    payment = Payment.get()
+    me.get(f"/payments/{payment.id}/return?checkoutId=X&orderId={payment.provider_ref}&transactionId=Y")
+    assert reload(invoice).amount_paid == 0 and Payment.get().status == "pending"
+
+
+@pytest.mark.parametrize("tamper", ["no signature", "wrong key", "tampered body", "signed for another URL"])
+def test_unverified_square_webhooks_get_400_and_change_nothing(app, me, invoice, square, tamper):
+    link = link_of(start(me, invoice), square)
+    square.pay_link(link)
+    square.flush()
+    msg = square.outbox[-1]
+    body, headers = msg.body, dict(msg.headers)
+    if tamper == "no signature":
+        headers.pop("x-square-hmacsha256-signature")
+    elif tamper == "wrong key":
+        headers["x-square-hmacsha256-signature"] = square.sign(body, signature_key="another-key-entirely")
+    elif tamper == "tampered body":
+        body = body.replace(b'"COMPLETED"', b'"COMPLETED" ', 1)
+    else:
+        # What a verifier building the URL from the Host header would accept.
+        headers["x-square-hmacsha256-signature"] = square.sign(body, notification_url="http://evil.test/webhooks/square")
+        headers["Host"] = "evil.test"
+    resp = app.test_client().post("/webhooks/square", data=body, headers=headers)
+    assert resp.status_code == 400
+    assert PaymentEvent.select().count() == 0 and reload(invoice).amount_paid == 0
+
+
+@pytest.mark.parametrize("money", [{"amount": 100, "currency": "EUR"}, {"amount": 12100, "currency": "USD"}],
+                         ids=["lower", "currency"])
+def test_a_verified_payment_for_another_amount_or_currency_is_flagged(app, me, invoice, square, money):
+    link = link_of(start(me, invoice), square)
+    square.pay_link(link)
+    square.flush()
+    event = json.loads(square.outbox[-1].body)
+    event["event_id"] = "another-event-id"
+    event["data"]["object"]["payment"]["amount_money"] = money
+    assert send(app.test_client(), square.message(event)).status_code == 200
+    assert reload(invoice).amount_paid == 0 and Payment.get().flagged
+
+
+def test_the_same_event_at_once_is_applied_once(app, live_server, me, invoice, square):
+    link = link_of(start(me, invoice), square)
+    square.pay_link(link)
+    square.flush()
+    results = square.deliver(square.outbox[-1], times=6, concurrent=True, url=live_server.url + "/webhooks/square")
+    assert [s for s, _ in results] == [200] * 6
+    assert reload(invoice).amount_paid == 12100 and PaymentEvent.select().count() == 1
+
+
+def test_reconcile_repairs_a_lost_square_webhook(app, runner, me, invoice, square):
+    link = link_of(start(me, invoice), square)
+    square.pay_link(link)
+    result = runner.invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0 and "applied" in result.output
+    assert reload(invoice).status == "paid"
+
+
+def test_sales_orders_can_be_paid_too(app, me, person, square):
+    order = make_document(person.contact, kind="order", status="shipped", number="SO-1")
+    link = link_of(start(me, order), square)
+    square.pay_link(link)
+    square.flush()
+    send(app.test_client(), square.outbox[-1])
+    doc = reload(order)
+    assert (doc.status, doc.amount_paid) == ("shipped", 12100)   # orders keep their own status
+    page = soup(me.get(f"/documents/{order.id}"))
+    assert page.find(id="pay") is None and page.select_one("#receipts a[download]")

@@ -271,7 +271,9 @@ def test_a_client_sent_total_is_refused(api):
     ({"lines": [{"description": "x", "unit_price": 5, "tax_ids": [999]}]}, "lines[0].tax_ids"),
     ({"lines": [{"description": "x", "unit_price": 5, "sku": "NOPE"}]}, "lines[0].sku"),
     ({"lines": [{"description": "x", "unit_price": 9 * 10 ** 12, "quantity": 10000}]}, "lines[0].unit_price"),
-    ({"lines": ["x"]}, "lines[0]"), ({"number": ""}, "number"),
+    ({"lines": ["x"]}, "lines[0]"), ({"number": ""}, "number"), ({"currency": None}, "currency"),
+    ({"lines": [{"description": "x", "unit_price": 1, "quantity": None}]}, "lines[0].quantity"),
+    ({"lines": None}, "lines"), ({"kind": None}, "kind"),
 ])
 def test_document_validation(api, change, field):
     payload = invoice_payload(make_contact())
@@ -578,3 +580,32 @@ def test_token_form_is_validated(staff):
     assert staff.post("/staff/api/tokens/", {"name": "A"}, token=False).status_code == 400
     assert staff.post("/staff/api/tokens/999/revoke").status_code == 404
 
+
+
+def test_null_or_wrongly_typed_fields_never_cause_a_server_error(api):
+    """Every field of every request body, sent as null, a string, a list and a huge number."""
+    product = make_product()
+    doc = make_document(status="open", kind="order")
+    person = make_person(doc.contact)
+    category = make_category()
+    ids = {"contact_id": doc.contact_id, "person_id": person.id, "doc_id": doc.id, "order_id": doc.id,
+           "product_id": product.id, "category_id": category.id}
+    spec = api.client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if "requestBody" not in op:
+                continue
+            name = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            url = path.format(**ids)
+            for field in schemas[name]["properties"]:
+                for value in (None, "x", [1], 10 ** 30, {"a": 1}, -1, True):
+                    call = api.patch if method == "patch" else api.post
+                    resp = call(url, {field: value})
+                    assert resp.status_code < 500, (method, url, field, value, resp.get_data(as_text=True))
+                    assert "error" in resp.get_json() or resp.status_code < 300
+    for field in schemas["LineCreate"]["properties"]:
+        for value in (None, "x", [1], 10 ** 30, {"a": 1}, -1, True, 0.0001):
+            resp = api.post("/documents", {"kind": "invoice", "contact_id": doc.contact_id,
+                                           "lines": [{"description": "d", "unit_price": 1, field: value}]})
+            assert resp.status_code < 500, (field, value, resp.get_data(as_text=True))

@@ -91,7 +91,7 @@ def read_lines(body, currency):
                                   required=product is None)
         if product is not None and not description:
             description = product.name
-        quantity = line.quantity("quantity") if line.has("quantity") else 1000
+        quantity = line.quantity("quantity", required=True) if line.has("quantity") else 1000
         price = line.integer("unit_price", required=product is None or product.currency != currency,
                              minimum=1 - money.MAX_AMOUNT, maximum=money.MAX_AMOUNT - 1)
         if price is None and product is not None and product.currency == currency:
@@ -157,7 +157,7 @@ def read_document(data):
             default=(contact.shipping_address or contact.billing_address) if contact else "")
     elif body.has("shipping_address"):
         body.error("shipping_address", "Only sales orders have a shipping address.")
-    currency = body.currency("currency") if body.has("currency") else \
+    currency = body.currency("currency", required=True) if body.has("currency") else \
         ((contact.currency if contact and contact.currency else settings.default_currency))
     header["currency"] = currency
     issue = body.boolean("issue", default=False)

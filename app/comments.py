@@ -5,6 +5,7 @@ business's notification address; a staff answer mails the contact's people, each
 language. The mail names the document by its number and links to it; nothing else of it."""
 from flask_babel import gettext as _
 
+from . import webhooks
 from .db import db
 from .forms import Form
 from .mail import recipient_language, send_template
@@ -65,13 +66,8 @@ def post_by_staff(doc, staff, body):
 
 
 def _emit(comment):
-    """Tell the business's other software, if the webhooks module is there to listen."""
-    try:
-        from . import webhooks
-    except ImportError:
-        return
-    webhooks.emit("comment.created", {"document_id": comment.document_id, "comment_id": comment.id,
-                                      "author": comment.author_name, "by_staff": comment.staff_id is not None})
+    """Tell the business's other software (outgoing webhooks), in the same transaction."""
+    webhooks.emit("comment.created", webhooks.comment_data(comment))
 
 
 def unanswered():

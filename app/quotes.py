@@ -8,6 +8,7 @@ import datetime
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
+from . import webhooks
 from .db import db
 from .forms import Form
 from .models import (ORDER, Activity, Document, DocumentLine, LineTax, QuoteDecision, Settings, utcnow)
@@ -96,6 +97,7 @@ def order_from_quote(quote, settings, reference=""):
     order.recompute()
     order.save()
     Activity.record("order_placed", contact=quote.contact_id, document=order)
+    webhooks.emit("order.created", webhooks.document_data(order))
     return order
 
 
@@ -105,13 +107,7 @@ def _notify(doc, decision, settings):
     if to:
         send_template(to, "quote_decision", settings.default_language, doc=doc, decision=decision,
                       business=settings)
-    try:
-        from . import webhooks
-    except ImportError:
-        return
-    webhooks.emit("quote." + decision.decision, {"document_id": doc.id, "number": doc.number,
-                                                 "signer_name": decision.signer_name,
-                                                 "po_reference": decision.po_reference})
+    webhooks.emit("quote." + decision.decision, webhooks.decision_data(decision))
 
 
 def decision_for(doc):

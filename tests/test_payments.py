@@ -94,6 +94,7 @@ def test_sidebar_offers_only_gateways_enabled_for_the_contact_and_configured(me,
     buttons = [b["value"] for b in block.select("button[name=gateway]")]
     assert buttons == ["stripe"]   # PayPal is enabled for the contact but not configured
     assert "121.00" in block.find(id="pay-amount").get_text()
+    assert block.find(id="pay-several-link") is None       # only one invoice waits
     form = block.find("form", id="pay-form")
     assert form["method"] == "post" and form["action"] == f"/documents/{invoice.id}/pay"
     assert form.find("input", attrs={"name": "csrf_token"})

@@ -50,6 +50,9 @@ def pay_context(doc, form=None):
         "partial": settings.allow_partial_payments, "minimum": min(minimum, doc.amount_due),
         "form": form or Form(values={"amount": amount_input(doc.amount_due, doc.currency)}),
         "receipts": list(Payment.receipts_for(doc)),
+        # A link to pay this invoice together with the others that wait.
+        "several": bool(methods) and doc.kind == "invoice"
+                   and Document.payable_invoices(g.person.contact).limit(2).count() > 1,
     }
 
 

@@ -467,3 +467,31 @@ def test_reconcile_repairs_what_a_lost_webhook_left_behind(app, runner, me, pers
     assert reload(lost).status == "paid" and reload(waiting).status == "open"
     again = runner.invoke(args=["payments", "reconcile"])
     assert "checked 1 payment(s)" in again.output and reload(lost).amount_paid == 12100
+
+
+def test_reconcile_finds_a_checkout_whose_answer_we_never_stored(app, runner, me, person, invoice, stripe_on):
+    sid = sid_of(me, start(me, invoice))
+    # As if the create call's answer had been lost: our row knows no session.
+    Payment.update(provider_ref="", checkout_url="").execute()
+    stripe_on.complete(sid, emit=False)
+    result = runner.invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    payment = Payment.get()
+    assert payment.provider_ref == sid and payment.status == "succeeded"
+    assert reload(invoice).status == "paid"
+    assert PaymentEvent.get().kind == "reconcile"
+
+
+def test_the_business_software_hears_of_online_payments(app, me, invoice, stripe_on):
+    import json as _json
+    from app.models import WebhookDelivery, WebhookEndpoint
+    WebhookEndpoint.create(url="http://93.184.216.34/hook", secret="whsec_ours",
+                           events="payment.succeeded,payment.failed")
+    msg, _sid = paid_through_stripe(me, invoice, stripe_on)
+    send(app.test_client(), msg)
+    send(app.test_client(), msg)
+    [delivery] = WebhookDelivery.select()
+    data = _json.loads(delivery.body)
+    assert data["type"] == "payment.succeeded"
+    assert data["data"]["payment"]["gateway"] == "stripe" and data["data"]["payment"]["amount"] == 12100
+    assert data["data"]["document"]["id"] == invoice.id

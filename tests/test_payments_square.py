@@ -168,3 +168,16 @@ def test_sales_orders_can_be_paid_too(app, me, person, square):
     assert (doc.status, doc.amount_paid) == ("shipped", 12100)   # orders keep their own status
     page = soup(me.get(f"/documents/{order.id}"))
     assert page.find(id="pay") is None and page.select_one("#receipts a[download]")
+
+
+def test_reconcile_lists_square_payments_and_adopts_an_order_we_never_stored(app, runner, me, invoice, square):
+    link = link_of(start(me, invoice), square)
+    order_id = Payment.get().provider_ref
+    Payment.update(provider_ref="", checkout_url="").execute()
+    square.pay_link(link)
+    result = runner.invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    payment = Payment.get()
+    assert payment.provider_ref == order_id and payment.status == "succeeded"
+    assert reload(invoice).status == "paid"
+    assert any(r.path == "/v2/payments" and r.method == "GET" for r in square.requests)

@@ -93,6 +93,11 @@ class Gateway:
     def fetch(self, payment):
         raise NotImplementedError
 
+    def recent(self, since):
+        """Outcomes of the checkouts or payments made since `since` (naive UTC), for reconcile;
+        a gateway with no such list (PayPal) returns none."""
+        return []
+
 
 def payment_claims(payment):
     """What a checkout is for, as strings (the gateways' metadata holds strings only); checked

@@ -11,14 +11,7 @@ from . import label
 def receipt_pdf(payment):
     settings = Settings.get_solo()
     html = render_template("payments/receipt.html", payment=payment, shares=list(payment.shares()),
-                           settings=settings, contact=payment.document.contact, logo_url=getattr(pdf, "LOGO_URL", ""),
+                           settings=settings, contact=payment.document.contact, logo_url=pdf.LOGO_URL,
                            method=label(payment.gateway), language=str(get_locale()))
     logo = (bytes(settings.logo), settings.logo_type) if settings.logo else None
-    if not hasattr(pdf, "render_html"):   # until app/pdf.py's shared renderer is in place
-        from weasyprint import HTML
-        return HTML(string=html, url_fetcher=_refuse).write_pdf()
     return pdf.render_html(html, logo)
-
-
-def _refuse(url, *args, **kwargs):
-    raise ValueError("the receipt loads nothing")

@@ -22,14 +22,14 @@ from flask import url_for
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from .. import payments
+from .. import payments, webhooks
 from ..db import db
 from ..labels import KIND_LABELS
 from ..models import (Activity, Document, Payment, PaymentAllocation, PaymentEvent, Person,
                       Settings, utcnow)
 from ..money import amount_input
 from ..security import external_url
-from . import APPROVED, CANCELLED, FAILED, PAID, GatewayError
+from . import APPROVED, CANCELLED, FAILED, PAID, PENDING, GatewayError
 
 log = logging.getLogger(__name__)
 
@@ -212,8 +212,11 @@ def settle(gateway_name, outcome):
         return payment, _apply(Payment.get_by_id(payment.id))
     if outcome.status in (FAILED, CANCELLED):
         status = "failed" if outcome.status == FAILED else "cancelled"
-        (Payment.update(status=status, updated_at=utcnow())
-         .where((Payment.id == payment.id) & Payment.status.in_(("pending", "cancelled"))).execute())
+        moved = (Payment.update(status=status, updated_at=utcnow())
+                 .where((Payment.id == payment.id) & Payment.status.in_(("pending", "cancelled"))
+                        & (Payment.status != status)).execute())
+        if moved and status == "failed":
+            webhooks.emit("payment.failed", webhooks.payment_data(Payment.get_by_id(payment.id)))
         return payment, status
     return payment, "pending"
 
@@ -254,6 +257,7 @@ def _apply(payment):
         if applied:
             Activity.record("payment_succeeded", person=payment.person_id, contact=doc.contact_id,
                             document=doc, detail=f"{payment.gateway} {amount_input(applied, payment.currency)} {payment.currency}")
+    webhooks.emit("payment.succeeded", webhooks.payment_data(payment))   # to the business's software
     _send_receipt(payment)
     if short:
         flag(payment, _("Paid when %(numbers)s no longer needed all of it: refund or credit the difference.",
@@ -292,10 +296,27 @@ def _tell_staff(payment, reason):
 # --- reconciling ----------------------------------------------------------------------------
 
 def reconcile(days=3):
-    """Ask the gateways about every unsettled online payment of the last `days` days and apply
-    what they say. Returns [(payment, what was done)]."""
-    done = []
-    for payment in Payment.to_reconcile(utcnow() - datetime.timedelta(days=days)):
+    """Ask the gateways about the last `days` days and apply what they say: first what each
+    lists as recent (which also finds a checkout whose answer we never stored), then every
+    unsettled payment of ours, one by one. Returns [(payment, what was done)]."""
+    since = utcnow() - datetime.timedelta(days=days)
+    done, seen = [], set()
+    for name in payments.NAMES:
+        for gateway in payments.every_mode(name):
+            try:
+                outcomes = gateway.recent(since)
+            except GatewayError as exc:
+                log.warning("reconcile: %s (%s) could not list: %s", name, gateway.mode, exc)
+                continue
+            for outcome in outcomes:
+                payment = Payment.by_ref(name, outcome.ref) or _adopt(name, outcome)
+                if payment is None or payment.id in seen or payment.status == "succeeded" or outcome.status == PENDING:
+                    continue
+                seen.add(payment.id)
+                done.append((payment, _apply_listed(name, payment, outcome)))
+    for payment in Payment.to_reconcile(since):
+        if payment.id in seen:
+            continue
         if not payment.provider_ref:
             done.append((payment, "never reached the gateway"))
             continue
@@ -305,3 +326,28 @@ def reconcile(days=3):
             result = f"error: {exc}"
         done.append((payment, result or "gateway not configured"))
     return done
+
+
+def _adopt(gateway_name, outcome):
+    """A checkout the gateway has and we have no reference for (its answer to our create call
+    was lost): find our row by the payment id the checkout carries, and keep the reference."""
+    claimed = outcome.claims.get("reference") or outcome.claims.get("payment") or ""
+    if not claimed.isdigit():
+        return None
+    adopted = (Payment.update(provider_ref=outcome.ref[:120], updated_at=utcnow())
+               .where((Payment.id == int(claimed)) & (Payment.gateway == gateway_name) & (Payment.provider_ref == ""))
+               .execute())
+    return Payment.by_ref(gateway_name, outcome.ref) if adopted else None
+
+
+def _apply_listed(gateway_name, payment, outcome):
+    with db.atomic():
+        _found, result = settle(gateway_name, outcome)
+        try:
+            with db.atomic():
+                PaymentEvent.create(gateway=gateway_name, event_id=f"list:{outcome.ref}:{outcome.status}"[:120],
+                                    kind="reconcile", payment=payment.id, amount=outcome.amount,
+                                    currency=outcome.currency[:3], outcome=result[:300])
+        except IntegrityError:
+            pass
+    return result

@@ -84,6 +84,14 @@ class SquareGateway(Gateway):
         return order_outcome(order)
 
 
+    def recent(self, since):
+        begin = since.replace(microsecond=0).isoformat() + "Z"
+        pager = self._call("list payments", lambda: self._client().payments.list(
+            begin_time=begin, location_id=self.credentials["location_id"], limit=100))
+        found = self._call("list payments", lambda: [p.dict() for p in pager])
+        return [o for o in (payment_outcome(p) for p in found) if o is not None]
+
+
 def payment_outcome(payment):
     if not isinstance(payment, dict) or not payment.get("order_id"):
         return None

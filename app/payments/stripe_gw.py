@@ -85,6 +85,15 @@ class StripeGateway(Gateway):
             raise GatewayError(f"Stripe: {type(exc).__name__} {exc.http_status or ''}".strip()) from None
         return session_outcome(session.to_dict(), "fetch")
 
+    def recent(self, since):
+        import stripe
+        created = int(since.replace(tzinfo=datetime.timezone.utc).timestamp())
+        try:
+            page = self._client().v1.checkout.sessions.list(params={"created": {"gte": created}, "limit": 100})
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe: {type(exc).__name__} {exc.http_status or ''}".strip()) from None
+        return [session_outcome(session.to_dict(), "list") for session in page.data]
+
 
 def session_outcome(obj, kind):
     status = PENDING

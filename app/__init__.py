@@ -43,7 +43,9 @@ def create_app(test_config=None):
     jobs.init_app(app)   # also sets up mail
 
     from .views import auth as auth_views, comments, documents, pdf, portal, profile, quotes, staff
-    for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp, comments.bp, quotes.bp):
+    from .views import cart, catalog, checkout
+    for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp, comments.bp, quotes.bp,
+                      catalog.bp, cart.bp, checkout.bp):
         app.register_blueprint(blueprint)
     from .views import payment_webhooks, payments
     for blueprint in (payments.bp, payment_webhooks.bp):

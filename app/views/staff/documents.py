@@ -167,12 +167,23 @@ def change_status(doc_id):
         flash(_("A document with payments cannot be voided."), "error")
     elif target == "open" and not doc.ordered_lines().exists():
         flash(_("Add at least one line before issuing."), "error")
-    elif not doc.move_to(target):
+    elif not move(doc, target):
         flash(_("This change is not possible from the document's current status."), "error")
     else:
-        Activity.record("status_" + target, staff=g.staff, document=doc, contact=doc.contact)
         flash(_("%(number)s updated.", number=doc.number), "success")
     return redirect(url_for(".show", doc_id=doc.id), 303)
+
+
+def move(doc, target):
+    """Change the status; cancelling an order puts back the stock its checkout took, in the
+    same transaction, and only if this request is the one that cancelled it."""
+    with db.atomic():
+        if not doc.move_to(target):
+            return False
+        if doc.kind == "order" and target == "cancelled":
+            doc.return_stock()
+        Activity.record("status_" + target, staff=g.staff, document=doc, contact=doc.contact)
+    return True
 
 
 @bp.post("/<int:doc_id>/delete")

@@ -35,6 +35,8 @@ def from_env(instance_path):
         "REDIS_URL": env("REDIS_URL", ""),
         "HUEY_IMMEDIATE": _bool(env("HUEY_IMMEDIATE"), False),
         "HUEY_FILE": env("HUEY_FILE", os.path.join(instance_path, "huey.db")),
+        "PDF_CACHE_DIR": env("PDF_CACHE_DIR", os.path.join(instance_path, "pdf-cache")),
+        "PDF_CACHE_MAX_FILES": int(env("PDF_CACHE_MAX_FILES", "2000")),
         "SMTP_TIMEOUT": int(env("SMTP_TIMEOUT", "30")),
         "BABEL_DEFAULT_LOCALE": env("DEFAULT_LANGUAGE", "en"),
         "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Madrid"),

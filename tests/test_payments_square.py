@@ -181,3 +181,20 @@ def test_reconcile_lists_square_payments_and_adopts_an_order_we_never_stored(app
     assert payment.provider_ref == order_id and payment.status == "succeeded"
     assert reload(invoice).status == "paid"
     assert any(r.path == "/v2/payments" and r.method == "GET" for r in square.requests)
+
+
+def test_a_payment_naming_another_contacts_payment_is_refused(app, me, invoice, square):
+    stranger = make_person(password=PASSWORD, contact=make_contact(gateways="square"))
+    theirs = make_document(stranger.contact, number="F-THEIRS")
+    start(signed_in(app, stranger), theirs)
+    mine = link_of(start(me, invoice), square)
+    my_payment = Payment.get(Payment.document == invoice)
+    their_payment = Payment.get(Payment.document == theirs)
+    square.pay_link(mine)
+    square.flush()
+    event = json.loads(square.outbox[-1].body)
+    event["event_id"] = "forged-reference"
+    event["data"]["object"]["payment"]["reference_id"] = str(their_payment.id)
+    assert send(app.test_client(), square.message(event)).status_code == 200
+    assert reload(invoice).amount_paid == 0 and reload(theirs).amount_paid == 0
+    assert Payment.get_by_id(my_payment.id).flagged and Payment.get_by_id(their_payment.id).status == "pending"

@@ -358,3 +358,23 @@ def test_cli_access_link_prints_a_working_link(app, runner):
     visitor.get(path)
     assert visitor.post(path).status_code == 303 and signed_in(visitor)
     assert runner.invoke(args=["access-link", "nobody@example.com"]).exit_code != 0
+
+
+@pytest.mark.parametrize("language,data,field,words", [
+    ("es", {"current_password": PASSWORD, "new_password": "long enough pass", "confirm": "different pass"},
+     "confirm", "Las dos contraseñas no coinciden."),
+    ("de", {"current_password": "not it at all", "new_password": "long enough pass", "confirm": "long enough pass"},
+     "current_password", "Das ist nicht Ihr aktuelles Passwort."),
+    ("fr", {"current_password": PASSWORD, "new_password": "1234567890", "confirm": "1234567890"},
+     "new_password", "Ce mot de passe fait partie des plus courants."),
+    ("it", {"current_password": PASSWORD, "new_password": "", "confirm": ""},
+     "new_password", "Inserisci una nuova password."),
+])
+def test_password_messages_come_in_the_persons_language(browser, language, data, field, words):
+    person = make_person(password=PASSWORD, language=language)
+    sign_in(browser, person.email)
+    browser.get("/account/password")
+    resp = browser.post("/account/password", data)
+    assert resp.status_code == 422
+    assert words in " ".join(soup(resp).find(id=f"e-{field}").get_text().split())
+    assert Person.get_by_id(person.id).password_hash == person.password_hash

@@ -47,3 +47,25 @@ def test_security_headers_on_every_response(client):
         assert "frame-ancestors 'none'" in csp
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert resp.headers["Referrer-Policy"]
+
+
+def test_cli_migrate_is_idempotent(runner):
+    result = runner.invoke(args=["migrate"])
+    assert result.exit_code == 0 and "up to date" in result.output
+
+
+def test_cli_create_staff_then_sign_in_then_reset(runner, browser):
+    from app.models import StaffUser
+    result = runner.invoke(args=["create-staff", "--email", "Boss@Example.com", "--name", "Boss"],
+                           input="a long staff password\na long staff password\n")
+    assert result.exit_code == 0, result.output
+    user = StaffUser.get(StaffUser.email == "boss@example.com")
+    assert user.password_hash.startswith("$argon2id$")
+    resp = browser.post("/staff/login", {"email": "boss@example.com", "password": "a long staff password"})
+    assert resp.status_code == 303
+    short = runner.invoke(args=["create-staff", "--email", "x@example.com", "--name", "X"], input="short\nshort\n")
+    assert short.exit_code != 0 and StaffUser.get_or_none(StaffUser.email == "x@example.com") is None
+    again = runner.invoke(args=["create-staff", "--email", "boss@example.com", "--name", "Boss"],
+                          input="another long password\nanother long password\n")
+    assert again.exit_code == 0 and StaffUser.select().count() == 1
+    assert StaffUser.get().session_version == user.session_version + 1   # old sessions end

@@ -40,5 +40,13 @@ test: install-test
 worker: install
 	$(PY) -m flask worker
 
+# The portal against a bare Flask baseline on a 1M-document database (bench/run.py; about 12
+# minutes, BENCH_QUICK=1 for a small one). Figures in bench/results/.
+bench: $(VENV)/bin/activate
+	@sh scripts/system-deps.sh bench
+	$(PY) -m pip install -q -e '.[bench]'
+	$(MAKE) -s translations
+	$(PY) -m bench.run
+
 clean:
 	rm -rf $(VENV) instance build *.egg-info

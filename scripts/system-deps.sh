@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the portal needs (WeasyPrint's Pango, HarfBuzz subsetting, a
-# font) and, for `test`, Chromium for the browser tests. Installs only what is missing.
+# font) and, for `test`, Chromium for the browser tests; for `bench`, wrk. Installs only what is missing.
 set -e
 want="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
 [ "$1" = "test" ] && want="$want chromium poppler-utils"
+[ "$1" = "bench" ] && want="$want wrk"
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

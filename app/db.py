@@ -36,3 +36,11 @@ def init_db(url):
 
 def is_sqlite():
     return isinstance(db.obj, SqliteDatabase)
+
+
+def month_of(field):
+    """'YYYY-MM' of a date or timestamp column, in SQL (grouping by month in the database)."""
+    from peewee import fn
+    if is_sqlite():
+        return fn.strftime("%Y-%m", field)
+    return fn.to_char(field, "YYYY-MM")

@@ -1,10 +1,13 @@
 """Error pages: short, translated, with the security headers every response carries."""
 import logging
 
-from flask import render_template
+from flask import current_app, g, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
+
+from .config import LANGUAGES
 
 log = logging.getLogger("portal.errors")
 
@@ -43,7 +46,16 @@ def init_app(app):
     @app.errorhandler(InterfaceError)
     def database_down(exc):
         log.error("database unavailable: %s: %s", exc.__class__.__name__, str(exc)[:200])
-        return _page(503, _("We will be right back"), _("The portal is briefly unavailable. Please try again in a minute."))
+        # No context processors here: each of them (the signed-in person, the business name)
+        # would ask the database that just failed, and turn this page into a bare 500.
+        g.person = None
+        lang = request.accept_languages.best_match(LANGUAGES) or "en"
+        with force_locale(lang):
+            html = current_app.jinja_env.get_template("errors/unavailable.html").render(
+                lang=lang, css_url=url_for("static", filename="css/app.css"),
+                title=_("We will be right back"),
+                message=_("The portal is briefly unavailable. Please try again in a minute."))
+        return html, 503, {"Retry-After": "30"}
 
     @app.errorhandler(500)
     def server_error(exc):

@@ -58,9 +58,16 @@ class Settings(BaseModel):
 
     @classmethod
     def get_solo(cls):
+        """The business row; read once per GET request (pages ask for it from several places)."""
+        from flask import g, has_request_context, request
+        cached = has_request_context() and request.method == "GET"
+        if cached and "settings_row" in g:
+            return g.settings_row
         row = cls.get_or_none(cls.id == 1)
         if row is None:
             row = cls.create(id=1)
+        if cached:
+            g.settings_row = row
         return row
 
     @property
@@ -490,6 +497,9 @@ class Document(BaseModel):
         indexes = (
             (("kind", "number"), True),
             (("contact", "kind", "status", "issue_date"), False),
+            # The portal lists: a contact's documents of a kind by date, drafts filtered on the
+            # index itself, so page 1 and page 500 cost the same.
+            (("contact", "kind", "issue_date", "id", "status"), False),
         )
 
     @property
@@ -595,12 +605,18 @@ class Document(BaseModel):
         prefix = {INVOICE: settings.invoice_prefix, QUOTE: settings.quote_prefix,
                   ORDER: settings.order_prefix}[kind]
         stem = f"{prefix}-{today.year}-"
-        used = (cls.select(cls.number).where((cls.kind == kind) & cls.number.startswith(stem)))
+        # A range on the (kind, number) index, not LIKE (which no index serves on both
+        # databases); the longest, then highest, number with a numeric tail is the last one.
+        after = stem[:-1] + chr(ord(stem[-1]) + 1)
+        used = (cls.select(cls.number)
+                .where((cls.kind == kind) & (cls.number >= stem) & (cls.number < after))
+                .order_by(fn.LENGTH(cls.number).desc(), cls.number.desc()))
         highest = 0
-        for (number,) in used.tuples():
+        for (number,) in used.tuples().iterator():
             tail = number[len(stem):]
             if tail.isdigit():
-                highest = max(highest, int(tail))
+                highest = int(tail)
+                break
         return f"{stem}{highest + 1:04d}"
 
     def return_stock(self):

@@ -1,5 +1,5 @@
 """The initial schema."""
-# Generated from a schema diff on 2026-11-27 10:43.
+# Generated from a schema diff on 2026-11-27 11:55.
 from peewee import *
 
 
@@ -93,7 +93,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'document'
-            indexes = ((('kind', 'number'), True), (('contact', 'kind', 'status', 'issue_date'), False))
+            indexes = ((('kind', 'number'), True), (('contact', 'kind', 'status', 'issue_date'), False), (('contact', 'kind', 'issue_date', 'id', 'status'), False))
     db.create_tables([Document])
 
     class Activity(Model):

@@ -714,10 +714,6 @@ def pg_outage(pg_cluster, tmp_path):
 
 
 @postgres_only
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: errors.database_down renders errors/error.html through render_template, whose context "
-    "processors query the database that is down (flask-login current_user -> auth.load_person, "
-    "staff _business -> Settings): the 503 handler raises and Flask answers a bare 500"))
 def test_postgres_stopped_every_request_gets_the_503_page(pg_cluster, pg_outage):
     server, pending, _shop = pg_outage
     pg_cluster.stop("fast")

@@ -15,6 +15,7 @@ environment variables override them (STRIPE_SECRET_KEY...; STRIPE_MODE fixes the
 They are never logged, and the back-office shows only their last characters.
 """
 import importlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from flask import current_app, g
@@ -71,7 +72,7 @@ class Checkout:
     url: str
 
 
-class Gateway:
+class Gateway(ABC):
     """The interface; one instance per (gateway, mode) with that mode's credentials."""
     name = ""
     label = ""
@@ -84,14 +85,17 @@ class Gateway:
     def is_complete(cls, credentials):
         return all(credentials.get(f.name) for f in cls.fields)
 
+    @abstractmethod
     def create_checkout(self, payment, description, return_url, cancel_url):
-        raise NotImplementedError
+        """Each gateway module implements this."""
 
+    @abstractmethod
     def parse_webhook(self, body, headers, url):
-        raise NotImplementedError
+        """Each gateway module implements this."""
 
+    @abstractmethod
     def fetch(self, payment):
-        raise NotImplementedError
+        """Each gateway module implements this."""
 
     def recent(self, since):
         """Outcomes of the checkouts or payments made since `since` (naive UTC), for reconcile;

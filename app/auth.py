@@ -13,7 +13,7 @@ import secrets
 from flask import current_app, g, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from .models import Person, PortalSession, Settings, utcnow
+from .models import Contact, Person, PortalSession, Settings, utcnow
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -42,7 +42,8 @@ def load_person(user_id):
     sid = session.get("sid")
     if not isinstance(sid, str):
         return None
-    row = (PortalSession.select(PortalSession, Person).join(Person)
+    # One query for the session, the person and their contact (every page needs all three).
+    row = (PortalSession.select(PortalSession, Person, Contact).join(Person).join(Contact)
            .where((PortalSession.sid_hash == _sid_hash(sid)) & (Person.id == person_id)).first())
     if row is None:
         return None

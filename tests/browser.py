@@ -51,3 +51,12 @@ def staff_sign_in(page, user, password="correct horse battery"):
     page.fill("#f-password", password)
     page.click("#staff-login button[type=submit]")
     page.wait_for_url("**/staff/contacts/")
+
+
+def portal_sign_in(page, person, password="correct horse battery"):
+    """Sign a contact's person in through the real portal form."""
+    page.goto("/login")
+    page.fill("#f-email", person.email)
+    page.fill("#f-password", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/")

@@ -7,17 +7,11 @@ from playwright.sync_api import expect
 
 from app.models import Document, Product
 from tests.factories import make_category, make_contact, make_person, make_product
+from tests.browser import portal_sign_in
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 
-
-def sign_in(page, person):
-    page.goto("/login")
-    page.fill("#f-email", person.email)
-    page.fill("#f-password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url("**/")
 
 
 def test_catalog_to_order(page, live_server):
@@ -30,7 +24,7 @@ def test_catalog_to_order(page, live_server):
                           description="Forged steel head.")
     make_product("Paint roller", price=500, stock=3)
 
-    sign_in(page, person)
+    portal_sign_in(page, person)
     page.click("#nav-catalog")
     expect(page.locator("#catalog-title")).to_have_text("Catalog")
     page.click(f"#category-{tools.id}")
@@ -91,7 +85,7 @@ def test_active_search_updates_the_list_as_one_types(page, live_server):
     person = make_person(contact=contact, password=PASSWORD)
     hammer = make_product("Claw hammer", sku="HAM-16")
     drill = make_product("Cordless drill", sku="DR-77")
-    sign_in(page, person)
+    portal_sign_in(page, person)
     page.goto("/catalog/")
     expect(page.locator("#product-grid .product-card")).to_have_count(2)
     page.evaluate("window.__same_page = true")

@@ -5,19 +5,12 @@ import pytest
 from playwright.sync_api import expect
 
 from app.models import Document, QuoteDecision
-from tests.browser import staff_sign_in
+from tests.browser import portal_sign_in, staff_sign_in
 from tests.factories import make_contact, make_document, make_person
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 
-
-def portal_sign_in(page, person):
-    page.goto("/login")
-    page.fill("#f-email", person.email)
-    page.fill("#f-password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url("**/")
 
 
 def requests_during(page, action):

@@ -13,6 +13,7 @@ from app.models import GatewayConfig, Payment, PaymentEvent
 from tests.fakes import paypal_fake, square_fake  # noqa: F401
 from tests.fakes.stripe import API_KEY, WEBHOOK_SECRET, stripe_fake, stripe_server  # noqa: F401
 from tests.factories import make_contact, make_document, make_person
+from tests.browser import portal_sign_in
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -35,18 +36,11 @@ def configure(app, live_server, name, fake):
     GatewayConfig.create(gateway=name, mode="test", test_credentials=json.dumps(creds))
 
 
-def sign_in(page, person):
-    page.goto("/login")
-    page.fill("#f-email", person.email)
-    page.fill("#f-password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url("**/")
-
 
 def pay_and_check(page, live_server, name, fake, gateway_button):
     person = make_person(password=PASSWORD, contact=make_contact(name="Talleres Ruiz", gateways=name))
     invoice = make_document(person.contact, number="F-2026-0101")   # 121.00 EUR
-    sign_in(page, person)
+    portal_sign_in(page, person)
 
     page.goto(f"/documents/{invoice.id}")
     expect(page.locator("#pay #pay-amount")).to_contain_text("121.00")
@@ -92,7 +86,7 @@ def test_processing_until_the_webhook_then_paid_without_reloading(app, page, liv
     configure(app, live_server, "stripe", stripe_fake)
     person = make_person(password=PASSWORD, contact=make_contact(gateways="stripe"))
     invoice = make_document(person.contact, number="F-2026-0102")
-    sign_in(page, person)
+    portal_sign_in(page, person)
     page.goto(f"/documents/{invoice.id}")
     page.click("#pay-stripe")
     page.wait_for_url(stripe_fake.base_url + "/**")

@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from . import config as config_module
-from .db import db, init_db
+from .db import db, init_db, is_sqlite
 
 csrf = CSRFProtect()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,5 +67,10 @@ def _per_request_connection(app):
 
     @app.teardown_request
     def _close(exc):
-        if not db.is_closed():
-            db.close()
+        if db.is_closed():
+            return
+        if is_sqlite() and not db.in_transaction():
+            # A worker keeps its SQLite connection: a new one reads the schema again on its
+            # first statement (about 1 ms, more than most pages' queries).
+            return
+        db.close()   # PostgreSQL: back to the pool

@@ -13,6 +13,7 @@ import secrets
 from flask import current_app, g, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
+from .db import compiled
 from .models import Contact, Person, PortalSession, Settings, utcnow
 
 login_manager = LoginManager()
@@ -33,6 +34,12 @@ def _sid_hash(sid):
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
+# One query for the session, the person and their contact (every page needs all three).
+_session_row = compiled(lambda sid_hash, person_id: (
+    PortalSession.select(PortalSession, Person, Contact).join(Person).join(Contact)
+    .where((PortalSession.sid_hash == sid_hash) & (Person.id == person_id)).limit(1)))
+
+
 @login_manager.user_loader
 def load_person(user_id):
     try:
@@ -42,9 +49,7 @@ def load_person(user_id):
     sid = session.get("sid")
     if not isinstance(sid, str):
         return None
-    # One query for the session, the person and their contact (every page needs all three).
-    row = (PortalSession.select(PortalSession, Person, Contact).join(Person).join(Contact)
-           .where((PortalSession.sid_hash == _sid_hash(sid)) & (Person.id == person_id)).first())
+    row = _session_row.first(_sid_hash(sid), person_id)
     if row is None:
         return None
     person, now = row.person, utcnow()

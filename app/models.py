@@ -12,7 +12,7 @@ from peewee import (JOIN, BigIntegerField, BlobField, BooleanField, CharField, C
                     DateTimeField, ForeignKeyField, IntegerField, Model, TextField, fn)
 
 from . import money
-from .db import db, is_sqlite
+from .db import compiled, db, is_sqlite
 
 
 def utcnow():
@@ -38,6 +38,7 @@ class Settings(BaseModel):
     notify_email = CharField(max_length=254, default="")   # where comments and orders are mailed
     logo = BlobField(null=True)
     logo_type = CharField(max_length=40, default="")
+    logo_hash = CharField(max_length=64, default="")   # SHA-256 of logo: "has a logo", PDF cache keys
     default_currency = CharField(max_length=3, default="EUR")
     languages = CharField(max_length=60, default="es,en,ca,fr,de,it,pt")
     default_language = CharField(max_length=5, default="es")
@@ -63,9 +64,10 @@ class Settings(BaseModel):
         cached = has_request_context() and request.method == "GET"
         if cached and "settings_row" in g:
             return g.settings_row
-        row = cls.get_or_none(cls.id == 1)
+        row = _settings_row.first()
         if row is None:
-            row = cls.create(id=1)
+            cls.create(id=1)
+            row = _settings_row.first()
         if cached:
             g.settings_row = row
         return row
@@ -75,12 +77,24 @@ class Settings(BaseModel):
         return [code for code in self.languages.split(",") if code]
 
     @classmethod
+    def set_logo(cls, data, content_type):
+        """Replace the logo (None: remove it); the hash goes with it, in the same statement."""
+        digest = hashlib.sha256(data).hexdigest() if data else ""
+        cls.update(logo=data or None, logo_type=content_type if data else "", logo_hash=digest).where(
+            cls.id == 1).execute()
+
+    @classmethod
     def get_logo(cls):
         """(bytes, content type) of the business logo, or None; reads only those two columns."""
         row = cls.select(cls.logo, cls.logo_type).where(cls.id == 1).first()
         if row is None or not row.logo:
             return None
         return bytes(row.logo), row.logo_type
+
+
+# The business row without the logo's bytes (get_logo() reads those where they are needed).
+_settings_row = compiled(lambda: Settings.select(
+    *[f for f in Settings._meta.sorted_fields if f.name != "logo"]).where(Settings.id == 1).limit(1))
 
 
 class StaffUser(BaseModel):
@@ -642,7 +656,15 @@ class Document(BaseModel):
 
     @classmethod
     def for_contact(cls, contact, doc_id):
-        return cls.visible_to(contact).where(cls.id == doc_id).first()
+        """The contact's document `doc_id` (not a draft), or None; its contact is `contact`."""
+        doc = _document_of.first(contact.id, doc_id)
+        if doc is not None:
+            doc.contact = contact   # the page needs it; spare the query
+        return doc
+
+
+_document_of = compiled(lambda contact_id, doc_id: Document.select().where(
+    (Document.contact == contact_id) & (Document.status != "draft") & (Document.id == doc_id)).limit(1))
 
 
 class DocumentLine(BaseModel):
@@ -833,7 +855,7 @@ class CartItem(BaseModel):
     @classmethod
     def quantity_of(cls, contact):
         """Units in the contact's cart: the header's badge."""
-        return cls.select(fn.COALESCE(fn.SUM(cls.quantity), 0)).where(cls.contact == contact).scalar() or 0
+        return _cart_units.scalar(contact.id if isinstance(contact, Contact) else contact) or 0
 
     @classmethod
     def find(cls, contact, product_id):
@@ -856,6 +878,10 @@ class CartItem(BaseModel):
     @classmethod
     def remove(cls, contact, product_id):
         return bool(cls.delete().where((cls.contact == contact) & (cls.product == product_id)).execute())
+
+
+_cart_units = compiled(lambda contact_id: CartItem.select(fn.COALESCE(fn.SUM(CartItem.quantity), 0))
+                       .where(CartItem.contact == contact_id).tuples())
 
 
 class Activity(BaseModel):

@@ -103,13 +103,12 @@ def cache_key(doc, language, settings):
     if not LANGUAGE_RE.match(language):
         raise ValueError(f"not a language code: {language!r}")
     contact = doc.contact
-    logo_hash = hashlib.sha256(bytes(settings.logo)).hexdigest() if settings.logo else ""
     parts = {
         "doc": [doc.id, doc.version, doc.number, str(doc.created_at), str(doc.updated_at),
                 doc.total, doc.amount_paid],
         "language": language,
         "business": [settings.name, settings.tax_id, settings.address, settings.email,
-                     settings.phone, settings.logo_type, logo_hash],
+                     settings.phone, settings.logo_type, settings.logo_hash],
         "contact": [contact.id, contact.name, contact.tax_id, contact.billing_address],
         "renderer": _renderer_fingerprint(language),
     }
@@ -155,8 +154,7 @@ def render_document(doc, language, settings):
     """Render the PDF now (no cache): bytes."""
     with force_locale(language):
         html = render_template("pdf/document.html", **pdf_context(doc, settings))
-    logo = (bytes(settings.logo), settings.logo_type) if settings.logo else None
-    return render_html(html, logo)
+    return render_html(html, type(settings).get_logo() if settings.logo_hash else None)
 
 
 def render_html(html, logo=None):

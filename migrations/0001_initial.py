@@ -1,5 +1,5 @@
 """The initial schema."""
-# Generated from a schema diff on 2026-11-27 11:55.
+# Generated from a schema diff on 2026-11-27 14:14.
 from peewee import *
 
 
@@ -365,6 +365,7 @@ def up(migrator, db):
         notify_email = CharField(max_length=254, default='')
         logo = BlobField(null=True)
         logo_type = CharField(max_length=40, default='')
+        logo_hash = CharField(max_length=64, default='')
         default_currency = CharField(max_length=3, default='EUR')
         languages = CharField(max_length=60, default='es,en,ca,fr,de,it,pt')
         default_language = CharField(max_length=5, default='es')

@@ -1,4 +1,5 @@
 """Back-office settings: the business's details, logo, currency, languages and portal options."""
+import hashlib
 import io
 
 import pytest
@@ -10,7 +11,7 @@ from tests.test_staff_catalog import GIF, JPEG, WEBP, error_text, png_bytes
 
 
 def snapshot():
-    return model_to_dict(Settings.get_solo())
+    return dict(model_to_dict(Settings.get_solo()), logo=Settings.get_logo())
 
 
 def good_data(**changes):
@@ -126,6 +127,7 @@ def test_logo_is_saved_and_served_publicly(staff, client, data, content_type):
     resp = upload_logo(staff, data, "logo.bin")
     assert resp.status_code == 303
     assert Settings.get_solo().logo_type == content_type
+    assert Settings.get_solo().logo_hash == hashlib.sha256(data).hexdigest()   # the PDF cache key's part
     page = soup(staff.get("/staff/settings/"))
     assert page.find(id="current-logo")["src"] == "/logo"
     served = client.get("/logo")   # anyone: the portal's sign-in page shows it
@@ -160,7 +162,7 @@ def test_logo_upload_without_a_file_asks_for_one(staff):
 def test_logo_can_be_removed(staff, client):
     upload_logo(staff, png_bytes(), "logo.png")
     assert staff.post("/staff/settings/logo/delete").status_code == 303
-    assert Settings.get_solo().logo is None
+    assert Settings.get_logo() is None and Settings.get_solo().logo_hash == ""
     assert client.get("/logo").status_code == 404
     assert soup(staff.get("/staff/settings/")).find(id="current-logo") is None
 

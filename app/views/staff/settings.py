@@ -109,7 +109,7 @@ def settings_page(settings, form=None, logo_form=None, status=200):
     apart so a file never has to be chosen again because another field was wrong)."""
     return render_template("staff/settings/edit.html", settings=settings,
                            form=form or Form(values=settings_form_values(settings)),
-                           logo_form=logo_form or Form(), has_logo=bool(settings.logo),
+                           logo_form=logo_form or Form(), has_logo=bool(settings.logo_hash),
                            logo_types=", ".join(LOGO_TYPES.values())), status
 
 
@@ -142,7 +142,7 @@ def upload_logo():
     if not form.ok:
         return settings_page(settings, logo_form=form, status=422)
     content_type, data = logo[0]
-    Settings.update(logo=data, logo_type=content_type).where(Settings.id == settings.id).execute()
+    Settings.set_logo(data, content_type)
     flash(_("Logo saved."), "success")
     return redirect(url_for(".edit") + "#logo", 303)
 
@@ -150,8 +150,7 @@ def upload_logo():
 @bp.post("/logo/delete")
 def remove_logo():
     """Remove the business logo."""
-    settings = Settings.get_solo()
-    Settings.update(logo=None, logo_type="").where(Settings.id == settings.id).execute()
+    Settings.set_logo(None, "")
     flash(_("Logo removed."), "success")
     return redirect(url_for(".edit") + "#logo", 303)
 

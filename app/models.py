@@ -512,8 +512,11 @@ class Document(BaseModel):
             (("kind", "number"), True),
             (("contact", "kind", "status", "issue_date"), False),
             # The portal lists: a contact's documents of a kind by date, drafts filtered on the
-            # index itself, so page 1 and page 500 cost the same.
-            (("contact", "kind", "issue_date", "id", "status"), False),
+            # index itself, so page 1 and page 500 cost the same; with the currency and total,
+            # the summary's chart sums a year of invoices from the index alone.
+            (("contact", "kind", "issue_date", "id", "status", "currency", "total"), False),
+            # The summary: what is open, due, overdue or still valid, summed from the index alone.
+            (("contact", "kind", "status", "due_date", "valid_until", "currency", "total", "amount_paid"), False),
         )
 
     @property
@@ -703,6 +706,9 @@ def _line_tuples(lines):
 
 class Payment(BaseModel):
     document = ForeignKeyField(Document, backref="payments", on_delete="RESTRICT")
+    # The document's contact, kept on the row (save() fills it in) so that a contact's payments
+    # are found through one index, not through each of their documents: the summary's chart.
+    contact = ForeignKeyField(Contact, backref="payments", on_delete="RESTRICT")
     gateway = CharField(max_length=10, constraints=[
         Check("gateway IN ('manual', 'stripe', 'paypal', 'square')")])
     amount = BigIntegerField(constraints=[Check("amount > 0")])
@@ -728,6 +734,14 @@ class Payment(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
     ONLINE = ("stripe", "paypal", "square")
+
+    class Meta:
+        indexes = ((("contact", "status", "currency", "paid_at", "amount"), False),)
+
+    def save(self, *args, **kwargs):
+        if self.contact_id is None and self.document_id is not None:
+            self.contact_id = self.document.contact_id
+        return super().save(*args, **kwargs)
 
     @classmethod
     def by_ref(cls, gateway, ref):

@@ -92,8 +92,8 @@ def monthly(contact, today=None):
         invoiced[_first_day(key)] = total or 0
     since = datetime.datetime.combine(starts[0], datetime.time())
     paid_month = month_of(Payment.paid_at)
-    payments = (Payment.select(paid_month, fn.SUM(Payment.amount)).join(Document)
-                .where((Document.contact == contact) & (Payment.status == "succeeded")
+    payments = (Payment.select(paid_month, fn.SUM(Payment.amount))
+                .where((Payment.contact == contact) & (Payment.status == "succeeded")
                        & (Payment.currency == currency) & (Payment.paid_at >= since))
                 .group_by(paid_month))
     for key, amount in payments.tuples():

@@ -1,5 +1,5 @@
 """The initial schema."""
-# Generated from a schema diff on 2026-11-27 14:14.
+# Generated from a schema diff on 2026-11-27 14:30.
 from peewee import *
 
 
@@ -93,7 +93,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'document'
-            indexes = ((('kind', 'number'), True), (('contact', 'kind', 'status', 'issue_date'), False), (('contact', 'kind', 'issue_date', 'id', 'status'), False))
+            indexes = ((('kind', 'number'), True), (('contact', 'kind', 'status', 'issue_date'), False), (('contact', 'kind', 'issue_date', 'id', 'status', 'currency', 'total'), False), (('contact', 'kind', 'status', 'due_date', 'valid_until', 'currency', 'total', 'amount_paid'), False))
     db.create_tables([Document])
 
     class Activity(Model):
@@ -244,6 +244,7 @@ def up(migrator, db):
 
     class Payment(Model):
         document = ForeignKeyField(Document, on_delete='RESTRICT')
+        contact = ForeignKeyField(Contact, on_delete='RESTRICT')
         gateway = CharField(max_length=10, constraints=[SQL("CHECK (gateway IN ('manual', 'stripe', 'paypal', 'square'))")])
         amount = BigIntegerField(constraints=[SQL('CHECK (amount > 0)')])
         currency = CharField(max_length=3)
@@ -267,6 +268,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'payment'
+            indexes = ((('contact', 'status', 'currency', 'paid_at', 'amount'), False),)
     db.create_tables([Payment])
 
     class PaymentAllocation(Model):

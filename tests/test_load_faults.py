@@ -100,8 +100,8 @@ def make_payments(count):
         rows = []
         for n in range(count):
             gateway, ref = ("stripe", f"cs_test_load{n:05d}") if n % 2 else ("square", f"SQORDERload{n:05d}")
-            rows.append({"document": docs[f"F-PAY-{n:05d}"], "gateway": gateway, "amount": 1000 + n,
-                         "currency": "EUR", "provider_ref": ref, "person": payer.id,
+            rows.append({"document": docs[f"F-PAY-{n:05d}"], "contact": payer.contact_id, "gateway": gateway,
+                         "amount": 1000 + n, "currency": "EUR", "provider_ref": ref, "person": payer.id,
                          "idempotency_key": f"load-{n}", "mode": "test"})
         for start in range(0, count, 500):
             Payment.insert_many(rows[start:start + 500]).execute()

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from app.models import Activity, Document, Payment
+from app.models import Activity, Document, Payment, utcnow
 from tests.conftest import Browser, soup
 from tests.factories import make_contact, make_document, make_person
 
@@ -100,6 +100,13 @@ def test_document_page_shows_the_document_and_records_the_view(me, person):
     assert Activity.select().where((Activity.document == doc) & (Activity.action == "viewed")).count() == 1
     me.get(f"/documents/{doc.id}")
     assert Activity.select().where((Activity.document == doc) & (Activity.action == "viewed")).count() == 1
+    # Eleven minutes later a view counts again (the window compares stored timestamps).
+    Activity.update(created_at=Activity.created_at.db_value(utcnow() - datetime.timedelta(minutes=11))).where(
+        Activity.document == doc).execute()
+    me.get(f"/documents/{doc.id}")
+    assert Activity.select().where((Activity.document == doc) & (Activity.action == "viewed")).count() == 2
+    me.get(f"/documents/{doc.id}")
+    assert Activity.select().where((Activity.document == doc) & (Activity.action == "viewed")).count() == 2
 
 
 def test_print_view_is_the_document_with_the_print_script(me, person):

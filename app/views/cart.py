@@ -19,15 +19,13 @@ bp.before_request(require_catalog)
 
 @bp.app_context_processor
 def _badge():
-    """The header's cart badge on every portal page of a contact with catalog access."""
-    person = g.get("person")
-    if person is None or not person.contact.catalog_enabled:
-        return {}
-    return badge_context(person.contact)
+    """The header's cart badge asks for its count when it is drawn: once a page, and not at all
+    for the fragments that do not show it."""
+    return {"cart_count": _cart_count}
 
 
-def badge_context(contact):
-    return {"cart_units": CartItem.quantity_of(contact)}
+def _cart_count():
+    return CartItem.quantity_of(g.person.contact)
 
 
 def cart_context(contact, errors=None, values=None):
@@ -36,9 +34,9 @@ def cart_context(contact, errors=None, values=None):
     return {"cart": orders.load_cart(contact), "cart_errors": errors or {}, "cart_values": values or {}}
 
 
-def with_badge(html, contact, status=200):
+def with_badge(html, status=200):
     """An HTMX answer: the fragment, and the header's badge swapped out of band."""
-    badge = render_template("_cart_badge.html", oob=True, **badge_context(contact))
+    badge = render_template("_cart_badge.html", oob=True)
     response = make_response(html + badge, status)
     response.headers["Vary"] = "HX-Request"
     return response
@@ -68,10 +66,10 @@ def add():
     next_url = safe_next(request.form.get("next"), url_for("catalog.product", product_id=product.id))
     if not form.ok:
         if is_fragment_request():
-            return with_badge(_add_form(product, next_url, form), contact, 422)
+            return with_badge(_add_form(product, next_url, form), 422)
         return product_page(product, form, 422)
     if is_fragment_request():
-        return with_badge(_add_form(product, next_url, added=CartItem.find(contact, product.id).quantity), contact)
+        return with_badge(_add_form(product, next_url, added=CartItem.find(contact, product.id).quantity))
     flash(_("%(name)s is in your cart.", name=product.name), "success")
     return redirect(next_url, 303)
 
@@ -95,7 +93,7 @@ def _cart_answer(status=200, errors=None, values=None):
     contact = g.person.contact
     context = cart_context(contact, errors, values)
     if is_fragment_request():
-        return with_badge(render_template("_cart.html", **context), contact, status)
+        return with_badge(render_template("_cart.html", **context), status)
     if status != 200:
         return render_template("cart/show.html", **context), status
     return redirect(url_for(".show"), 303)

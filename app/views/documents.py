@@ -8,6 +8,7 @@ from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_login import login_required
 
 from .. import comments, quotes, webhooks
+from ..db import compiled
 from ..htmx import render
 from ..models import Activity, Document, Payment, Settings, utcnow
 
@@ -87,12 +88,16 @@ def index(kinds):
     return render("portal/documents/index.html", "_doc_list.html", **list_context(LIST_KINDS[kinds]))
 
 
+_recent_activity = compiled(lambda doc_id, person_id, action, since: (
+    Activity.select(Activity.id).where((Activity.document == doc_id) & (Activity.person == person_id)
+                                       & (Activity.action == action) & (Activity.created_at > since))
+    .limit(1).tuples()))
+
+
 def record_view(doc, action="viewed"):
     """Log a view or a download for staff, at most once per person and document per 10 minutes."""
-    since = utcnow() - datetime.timedelta(minutes=10)
-    recent = (Activity.select(Activity.id).where((Activity.document == doc) & (Activity.person == g.person.id)
-                                                 & (Activity.action == action) & (Activity.created_at > since)))
-    if not recent.exists():
+    since = Activity.created_at.db_value(utcnow() - datetime.timedelta(minutes=10))
+    if _recent_activity.first(doc.id, g.person.id, action, since) is None:
         Activity.record(action, person=g.person.id, contact=doc.contact_id, document=doc)
         if action == "viewed":
             webhooks.emit("document.viewed", webhooks.document_viewed_data(doc, g.person))

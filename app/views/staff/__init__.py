@@ -44,11 +44,4 @@ def register(app):
 
     @app.context_processor
     def _business():
-        return {"business_name": _business_name()}
-
-
-def _business_name():
-    if "business_name" not in g:
-        row = Settings.select(Settings.name).where(Settings.id == 1).first()   # not the logo blob
-        g.business_name = row.name if row else Settings.get_solo().name
-    return g.business_name
+        return {"business_name": Settings.get_solo().name}

@@ -59,9 +59,10 @@ class Settings(BaseModel):
 
     @classmethod
     def get_solo(cls):
-        """The business row; read once per GET request (pages ask for it from several places)."""
-        from flask import g, has_request_context, request
-        cached = has_request_context() and request.method == "GET"
+        """The business row without the logo's bytes, read once per request (pages ask for it
+        from several places); save_values() and set_logo() forget it."""
+        from flask import g, has_request_context
+        cached = has_request_context()
         if cached and "settings_row" in g:
             return g.settings_row
         row = _settings_row.first()
@@ -77,11 +78,21 @@ class Settings(BaseModel):
         return [code for code in self.languages.split(",") if code]
 
     @classmethod
+    def save_values(cls, values):
+        cls.update(values).where(cls.id == 1).execute()
+        cls._forget()
+
+    @classmethod
     def set_logo(cls, data, content_type):
         """Replace the logo (None: remove it); the hash goes with it, in the same statement."""
         digest = hashlib.sha256(data).hexdigest() if data else ""
-        cls.update(logo=data or None, logo_type=content_type if data else "", logo_hash=digest).where(
-            cls.id == 1).execute()
+        cls.save_values({"logo": data or None, "logo_type": content_type if data else "", "logo_hash": digest})
+
+    @staticmethod
+    def _forget():
+        from flask import g, has_app_context
+        if has_app_context():
+            g.pop("settings_row", None)
 
     @classmethod
     def get_logo(cls):
@@ -387,7 +398,7 @@ class Product(BaseModel):
     @classmethod
     def in_catalog(cls, product_id):
         """One product of the portal catalog, or None (inactive, hidden and unknown alike)."""
-        return cls.select().where((cls.id == product_id) & cls.shown()).first()
+        return _product_in_catalog.first(product_id)
 
     @classmethod
     def first_images(cls, product_ids):
@@ -443,6 +454,10 @@ class ProductTax(BaseModel):
 
     class Meta:
         indexes = ((("product", "tax_rate"), True),)
+
+
+_product_in_catalog = compiled(lambda product_id: Product.select().where(
+    (Product.id == product_id) & Product.shown()).limit(1))
 
 
 class ProductImage(BaseModel):
@@ -873,7 +888,7 @@ class CartItem(BaseModel):
 
     @classmethod
     def find(cls, contact, product_id):
-        return cls.get_or_none((cls.contact == contact) & (cls.product == product_id))
+        return _cart_item.first(contact.id if isinstance(contact, Contact) else contact, product_id)
 
     @classmethod
     def put(cls, contact, product, quantity, unit_price):
@@ -894,6 +909,8 @@ class CartItem(BaseModel):
         return bool(cls.delete().where((cls.contact == contact) & (cls.product == product_id)).execute())
 
 
+_cart_item = compiled(lambda contact_id, product_id: CartItem.select().where(
+    (CartItem.contact == contact_id) & (CartItem.product == product_id)).limit(1))
 _cart_units = compiled(lambda contact_id: CartItem.select(fn.COALESCE(fn.SUM(CartItem.quantity), 0))
                        .where(CartItem.contact == contact_id).tuples())
 

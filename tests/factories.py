@@ -79,8 +79,5 @@ def settings(**changes):
     if "logo" in changes:
         Settings.set_logo(changes.pop("logo"), changes.pop("logo_type", "image/png"))
     if changes:
-        Settings.update(**changes).where(Settings.id == 1).execute()
-    from flask import g, has_request_context
-    if has_request_context():
-        g.pop("settings_row", None)
+        Settings.save_values(changes)
     return Settings.get_solo()

@@ -126,7 +126,7 @@ def update():
     form, values = read_settings_form(request.form, settings)
     if not form.ok:
         return settings_page(settings, form=form, status=422)
-    Settings.update(values).where(Settings.id == settings.id).execute()
+    Settings.save_values(values)
     flash(_("Settings saved."), "success")
     return redirect(url_for(".edit"), 303)
 

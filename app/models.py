@@ -649,7 +649,12 @@ class Document(BaseModel):
             if tail.isdigit():
                 highest = int(tail)
                 break
-        return f"{stem}{highest + 1:04d}"
+        # A number typed by hand with more zeros ("SO-2026-000007") sorts as the longest while
+        # ours grow past it: step over what is taken, or every later attempt would repeat ours.
+        n = highest + 1
+        while cls.select(cls.id).where((cls.kind == kind) & (cls.number == f"{stem}{n:04d}")).exists():
+            n += 1
+        return f"{stem}{n:04d}"
 
     def return_stock(self):
         """Put back what this order took from stock (call in the transaction that cancels it).

@@ -262,7 +262,9 @@ def _documents(database, d, s):
     prefix = "CASE kind WHEN 'invoice' THEN 'F' WHEN 'quote' THEN 'P' ELSE 'SO' END"
     insert_select(database, d, "document", {
         "id": "i", "contact_id": "c", "kind": "kind", "status": "status",
-        "number": f"{prefix} || '-' || {d.year('day')} || '-' || {d.pad('i', 7)}",
+        # As Document.next_number() writes them: at least four digits, more when it needs them.
+        "number": f"{prefix} || '-' || {d.year('day')} || '-' || "
+                  f"CASE WHEN i < 10000 THEN {d.pad('i', 4)} ELSE CAST(i AS TEXT) END",
         "issue_date": "day",
         "due_date": f"CASE WHEN kind <> 'quote' THEN {d.add_days('day', 30)} END",
         "valid_until": f"CASE WHEN kind = 'quote' THEN {d.add_days('day', 30)} END",

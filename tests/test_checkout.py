@@ -323,3 +323,21 @@ def test_cancelling_a_staff_typed_or_shipped_order_moves_no_stock(staff):
     shipped = make_document(make_contact(), kind="order", status="shipped", number="SO-S")
     staff.post(f"/staff/documents/{shipped.id}/status", {"status": "cancelled"})
     assert Document.get_by_id(shipped.id).status == "shipped"
+
+
+def test_order_numbers_follow_the_highest_and_step_over_hand_typed_ones(app):
+    year = datetime.date.today().year
+    business = settings(order_prefix="SO")
+    contact = make_contact()
+    assert Document.next_number("order", business) == f"SO-{year}-0001"
+    make_document(contact, kind="order", number=f"SO-{year}-0041")
+    make_document(contact, kind="order", number=f"SO-{year}-9999")
+    make_document(contact, kind="invoice", number=f"SO-{year}-10000")   # another kind: its own series
+    assert Document.next_number("order", business) == f"SO-{year}-10000"
+    # Typed by hand with more zeros, it sorts as the longest while its value is small: the
+    # next number must still be a free one, each time.
+    make_document(contact, kind="order", number=f"SO-{year}-000000007")
+    make_document(contact, kind="order", number=f"SO-{year}-0008")
+    assert Document.next_number("order", business) == f"SO-{year}-0009"
+    make_document(contact, kind="order", number=f"SO-{year}-0009")
+    assert Document.next_number("order", business) == f"SO-{year}-0010"

@@ -6,7 +6,7 @@ Prices are the contact's own (their discount applied), computed here, never read
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 
 from .. import orders
-from ..htmx import render
+from ..htmx import is_fragment_request, render
 from ..models import Category, Product, Settings
 from ..forms import Form
 from .staff.catalog import image_response
@@ -75,9 +75,9 @@ def list_context():
 def index():
     """List the catalog's products, searchable and by category, a page at a time."""
     context = list_context()
-    category = context["category"]
-    return render("catalog/index.html", "_catalog_list.html", categories=Category.catalog_tree(),
-                  trail=_trail(category), **context)
+    if not is_fragment_request():   # the search box's answer is the list alone
+        context.update(categories=Category.catalog_tree(), trail=_trail(context["category"]))
+    return render("catalog/index.html", "_catalog_list.html", **context)
 
 
 def _trail(category):

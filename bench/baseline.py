@@ -104,7 +104,9 @@ def create_app():
 
     @app.teardown_request
     def _close(exc):
-        if not db.is_closed():
+        # As the portal does: a SQLite connection is kept by its worker (a new one reads the
+        # schema again), a PostgreSQL one goes back to the pool.
+        if not db.is_closed() and not (isinstance(db.obj, SqliteDatabase) and not db.in_transaction()):
             db.close()
 
     @app.get("/hello")

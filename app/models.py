@@ -686,8 +686,8 @@ class Document(BaseModel):
         return doc
 
 
-_document_of = compiled(lambda contact_id, doc_id: Document.select().where(
-    (Document.contact == contact_id) & (Document.status != "draft") & (Document.id == doc_id)).limit(1))
+_document_of = compiled(lambda contact_id, doc_id: Document.visible_to(contact_id).where(
+    Document.id == doc_id).limit(1))
 
 
 class DocumentLine(BaseModel):
@@ -892,11 +892,11 @@ class CartItem(BaseModel):
     @classmethod
     def quantity_of(cls, contact):
         """Units in the contact's cart: the header's badge."""
-        return _cart_units.scalar(contact.id if isinstance(contact, Contact) else contact) or 0
+        return _cart_units.scalar(contact.id) or 0
 
     @classmethod
     def find(cls, contact, product_id):
-        return _cart_item.first(contact.id if isinstance(contact, Contact) else contact, product_id)
+        return _cart_item.first(contact.id, product_id)
 
     @classmethod
     def put(cls, contact, product, quantity, unit_price):

@@ -154,7 +154,8 @@ def render_document(doc, language, settings):
     """Render the PDF now (no cache): bytes."""
     with force_locale(language):
         html = render_template("pdf/document.html", **pdf_context(doc, settings))
-    return render_html(html, type(settings).get_logo() if settings.logo_hash else None)
+    from .models import Settings   # here: the models module is not needed to render HTML
+    return render_html(html, Settings.get_logo() if settings.logo_hash else None)
 
 
 def render_html(html, logo=None):

@@ -106,8 +106,9 @@ def create_app():
     def _close(exc):
         # As the portal does: a SQLite connection is kept by its worker (a new one reads the
         # schema again), a PostgreSQL one goes back to the pool.
-        if not db.is_closed() and not (isinstance(db.obj, SqliteDatabase) and not db.in_transaction()):
-            db.close()
+        if db.is_closed() or (isinstance(db.obj, SqliteDatabase) and not db.in_transaction()):
+            return
+        db.close()
 
     @app.get("/hello")
     def hello():

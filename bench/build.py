@@ -289,7 +289,8 @@ def _documents(database, d, s):
     insert_select(database, d, "line_tax", {"line_id": "id", "name": "'IRPF'", "rate_bp": str(IRPF_BP)},
                   "document_line", where=f"WHERE {d.mod('document_id / 100 + document_id', 5)} = 0")
     insert_select(database, d, "payment", {
-        "document_id": "id", "contact_id": "contact_id", "gateway": "'manual'", "amount": "total", "currency": "currency",
+        "document_id": "id", "contact_id": "contact_id", "gateway": "'manual'", "amount": "total",
+        "currency": "currency",
         "status": "'succeeded'", "idempotency_key": "'seed-' || id", "paid_at": "created_at",
         "created_at": "created_at", "updated_at": "created_at", "method_note": "'Bank transfer'"},
         "document", where="WHERE amount_paid > 0")

@@ -45,18 +45,19 @@ def page(chromium, live_server):
     assert not errors, errors
 
 
-def staff_sign_in(page, user, password="correct horse battery"):
-    page.goto("/staff/login")
-    page.fill("#f-email", user.email)
+def _sign_in(page, path, form_id, email, password, landing):
+    page.goto(path)
+    page.fill("#f-email", email)
     page.fill("#f-password", password)
-    page.click("#staff-login button[type=submit]")
-    page.wait_for_url("**/staff/contacts/")
+    page.click(f"#{form_id} button[type=submit]")
+    page.wait_for_url(landing)
+
+
+def staff_sign_in(page, user, password="correct horse battery"):
+    """Sign a staff user in through the real back-office form."""
+    _sign_in(page, "/staff/login", "staff-login", user.email, password, "**/staff/contacts/")
 
 
 def portal_sign_in(page, person, password="correct horse battery"):
     """Sign a contact's person in through the real portal form."""
-    page.goto("/login")
-    page.fill("#f-email", person.email)
-    page.fill("#f-password", password)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url("**/")
+    _sign_in(page, "/login", "login-form", person.email, password, "**/")

@@ -13,4 +13,4 @@ def receipt_pdf(payment):
     html = render_template("payments/receipt.html", payment=payment, shares=list(payment.shares()),
                            settings=settings, contact=payment.document.contact, logo_url=pdf.LOGO_URL,
                            method=label(payment.gateway), language=str(get_locale()))
-    return pdf.render_html(html, Settings.get_logo())
+    return pdf.render_html(html, Settings.get_logo() if settings.logo_hash else None)

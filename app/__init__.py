@@ -3,7 +3,7 @@ import os
 
 from flask import Flask, g, request
 from flask_wtf.csrf import CSRFProtect
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from . import config as config_module
 from .db import db, init_db, is_sqlite
@@ -23,9 +23,11 @@ def create_app(test_config=None):
     if not app.config["SECRET_KEY"] and app.config["PORTAL_ENV"] == "development":
         app.config["SECRET_KEY"] = config_module.development_key(app.instance_path)
 
-    # Pages in app/templates, HTMX fragments in app/partials: one loader finds both.
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(os.path.join(app.root_path, "templates")),
-                                     FileSystemLoader(os.path.join(app.root_path, "partials"))])
+    # Pages in app/templates; HTMX fragments in app/partials, named "partials/_x.html" so that a
+    # page and a fragment can never shadow each other.
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(os.path.join(app.root_path, "templates")),
+        PrefixLoader({"partials": FileSystemLoader(os.path.join(app.root_path, "partials"))})])
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -33,7 +35,8 @@ def create_app(test_config=None):
     _per_request_connection(app)
     csrf.init_app(app)
 
-    from . import auth, errors, i18n, jobs, labels, limits, security
+    from . import auth, jobs
+    from .web import errors, i18n, labels, limits, security
     i18n.init_app(app)
     labels.init_app(app)
     security.init_app(app)

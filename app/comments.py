@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from . import webhooks
 from .db import db
-from .forms import Form
+from .web.forms import Form
 from .mail import recipient_language, send_template
 from .models import Activity, Comment, Person, Settings
 

@@ -12,7 +12,7 @@ from peewee import IntegrityError
 
 from . import money
 from .db import db
-from .forms import Form
+from .web.forms import Form
 from .models import (INVOICE, KINDS, ORDER, QUOTE, Contact, Document, DocumentLine, LineTax,
                      Product, TaxRate, utcnow)
 

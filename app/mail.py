@@ -27,7 +27,7 @@ from jinja2 import TemplateNotFound
 from . import jobs
 from .config import LANGUAGES
 from .models import utcnow
-from .security import external_url
+from .web.security import external_url
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from peewee import IntegrityError
 
 from . import webhooks
 from .db import db
-from .forms import Form
+from .web.forms import Form
 from .models import (ORDER, Activity, Document, DocumentLine, LineTax, QuoteDecision, Settings, utcnow)
 
 

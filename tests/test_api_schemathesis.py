@@ -13,7 +13,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from app.api.auth import create_token
-from app.openapi import _paths
+from app.api.openapi import _paths
 from tests.factories import make_category, make_document, make_person, make_product, make_tax
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]

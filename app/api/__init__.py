@@ -7,7 +7,7 @@ cursor pagination), serializers (what each model looks like), and one module per
 group (contacts, documents, catalog, activity)."""
 from flask import Blueprint, current_app, jsonify, request
 
-from ..limits import limiter
+from ..web.limits import limiter
 from . import auth, errors
 
 PREFIX = "/api/v1"
@@ -20,7 +20,7 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=auth.rate_k
 @bp.get("/openapi.json")
 def openapi():
     """Serve the OpenAPI 3.1 description of this API."""
-    from ..openapi import spec
+    from .openapi import spec
     return jsonify(spec())
 
 

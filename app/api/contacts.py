@@ -6,7 +6,7 @@ from .. import tokens
 from ..config import LANGUAGES
 from ..db import db
 from ..models import GATEWAYS, Activity, Contact, Person, Settings
-from ..security import external_url
+from ..web.security import external_url
 from . import bp, serializers
 from .errors import ApiError
 from .idempotency import idempotent

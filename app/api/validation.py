@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from flask import request
 
 from .. import money
-from ..forms import EMAIL_RE
+from ..web.forms import EMAIL_RE
 from .errors import ApiError
 
 MAX_PAGE = 100

@@ -24,11 +24,11 @@ from peewee import IntegrityError
 
 from .. import payments, webhooks
 from ..db import db
-from ..labels import KIND_LABELS
+from ..web.labels import KIND_LABELS
 from ..models import (Activity, Document, Payment, PaymentAllocation, PaymentEvent, Person,
                       Settings, utcnow)
 from ..money import amount_input
-from ..security import external_url
+from ..web.security import external_url
 from . import APPROVED, CANCELLED, FAILED, PAID, PENDING, GatewayError
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,12 @@ from flask_login import current_user
 from .. import tokens
 from ..auth import end_all_sessions, sign_in, sign_out
 from ..db import db
-from ..forms import Form
-from ..limits import account_ip_key, account_key, config_limit, failed, limiter
+from ..web.forms import Form
+from ..web.limits import account_ip_key, account_key, config_limit, failed, limiter
 from ..mail import recipient_language, send_template
 from ..models import Activity, Person, Settings
 from ..passwords import hash_password, verify_password
-from ..security import safe_next
+from ..web.security import safe_next
 from .passwords import new_password_errors
 
 bp = Blueprint("auth", __name__)

@@ -7,10 +7,10 @@ from flask import Blueprint, abort, flash, g, make_response, redirect, render_te
 from flask_babel import gettext as _
 
 from .. import orders
-from ..forms import Form
-from ..htmx import is_fragment_request, render
+from ..web.forms import Form
+from ..web.htmx import is_fragment_request, render
 from ..models import ORDER, CartItem, Document, Product, Settings
-from ..security import safe_next
+from ..web.security import safe_next
 from .catalog import add_form_context, get_product, product_page, product_view, require_catalog
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
@@ -36,7 +36,7 @@ def cart_context(contact, errors=None, values=None):
 
 def with_badge(html, status=200):
     """An HTMX answer: the fragment, and the header's badge swapped out of band."""
-    badge = render_template("_cart_badge.html", oob=True)
+    badge = render_template("partials/_cart_badge.html", oob=True)
     response = make_response(html + badge, status)
     response.headers["Vary"] = "HX-Request"
     return response
@@ -49,7 +49,7 @@ def _product_id(raw):
 @bp.get("/")
 def show():
     """Show the cart."""
-    return render("cart/show.html", "_cart.html", **cart_context(g.person.contact))
+    return render("cart/show.html", "partials/_cart.html", **cart_context(g.person.contact))
 
 
 @bp.post("/items")
@@ -76,7 +76,7 @@ def add():
 
 def _add_form(product, next_url, form=None, added=None):
     item = product_view(product, g.person.contact, Settings.get_solo(), Product.tax_rates_of([product.id])[product.id])
-    return render_template("_product_add.html", **add_form_context(item, next_url, form, added))
+    return render_template("partials/_product_add.html", **add_form_context(item, next_url, form, added))
 
 
 def get_item(product_id):
@@ -93,7 +93,7 @@ def _cart_answer(status=200, errors=None, values=None):
     contact = g.person.contact
     context = cart_context(contact, errors, values)
     if is_fragment_request():
-        return with_badge(render_template("_cart.html", **context), status)
+        return with_badge(render_template("partials/_cart.html", **context), status)
     if status != 200:
         return render_template("cart/show.html", **context), status
     return redirect(url_for(".show"), 303)

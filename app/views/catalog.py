@@ -6,9 +6,9 @@ Prices are the contact's own (their discount applied), computed here, never read
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 
 from .. import orders
-from ..htmx import is_fragment_request, render
+from ..web.htmx import is_fragment_request, render
 from ..models import Category, Product, Settings
-from ..forms import Form
+from ..web.forms import Form
 from .staff.catalog import image_response
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -77,7 +77,7 @@ def index():
     context = list_context()
     if not is_fragment_request():   # the search box's answer is the list alone
         context.update(categories=Category.catalog_tree(), trail=_trail(context["category"]))
-    return render("catalog/index.html", "_catalog_list.html", **context)
+    return render("catalog/index.html", "partials/_catalog_list.html", **context)
 
 
 def _trail(category):

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from .. import orders
-from ..forms import Form
+from ..web.forms import Form
 from .catalog import require_catalog
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")

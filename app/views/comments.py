@@ -4,7 +4,7 @@ from flask import request
 from flask_login import login_required
 
 from .. import comments
-from ..htmx import is_fragment_request, render
+from ..web.htmx import is_fragment_request, render
 from .documents import document_context, get_document
 
 bp = Blueprint("comments", __name__)
@@ -19,8 +19,8 @@ def create(doc_id):
     if body is None:
         context = {"doc": doc} if is_fragment_request() else document_context(doc)
         context.update(comments.fragment_context(doc, form))
-        return render("portal/documents/show.html", "_comments.html", 422, **context)
+        return render("portal/documents/show.html", "partials/_comments.html", 422, **context)
     comments.post_by_person(doc, g.person, body)
     if is_fragment_request():
-        return render("portal/documents/show.html", "_comments.html", doc=doc, **comments.fragment_context(doc))
+        return render("portal/documents/show.html", "partials/_comments.html", doc=doc, **comments.fragment_context(doc))
     return redirect(url_for("documents.show", doc_id=doc.id, _anchor="comments"), 303)

@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from .. import comments, quotes, webhooks
 from ..db import compiled
-from ..htmx import render
+from ..web.htmx import render
 from ..models import Activity, Document, Payment, Settings, utcnow
 
 bp = Blueprint("documents", __name__)
@@ -85,7 +85,7 @@ def list_context(kind):
 @bp.get("/<any(invoices,quotes,orders):kinds>")
 def index(kinds):
     """List the contact's invoices, quotes or orders, filtered, sorted and paginated."""
-    return render("portal/documents/index.html", "_doc_list.html", **list_context(LIST_KINDS[kinds]))
+    return render("portal/documents/index.html", "partials/_doc_list.html", **list_context(LIST_KINDS[kinds]))
 
 
 _recent_activity = compiled(lambda doc_id, person_id, action, since: (

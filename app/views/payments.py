@@ -12,8 +12,8 @@ from flask_login import login_required
 from jinja2 import pass_context
 
 from .. import payments
-from ..forms import Form
-from ..htmx import is_fragment_request
+from ..web.forms import Form
+from ..web.htmx import is_fragment_request
 from ..models import Document, Payment, Settings, utcnow
 from ..money import amount_input
 from ..payments import GatewayError, service
@@ -76,7 +76,7 @@ def panel(doc_id):
         response = Response("", 200)
         response.headers["HX-Refresh"] = "true"
     else:
-        response = Response(render_template("_pay.html", pay=context))
+        response = Response(render_template("partials/_pay.html", pay=context))
     response.headers["Vary"] = "HX-Request"
     return response
 

@@ -6,7 +6,7 @@ from flask_login import login_required
 
 from ..auth import end_other_sessions
 from ..db import db
-from ..forms import Form
+from ..web.forms import Form
 from ..models import Activity, Person, Settings
 from ..passwords import hash_password, verify_password
 from .passwords import new_password_errors
@@ -21,7 +21,7 @@ def _signed_in():
 
 
 def language_choices():
-    from ..i18n import LANGUAGE_NAMES
+    from ..web.i18n import LANGUAGE_NAMES
     return [(code, LANGUAGE_NAMES[code]) for code in Settings.get_solo().language_list if code in LANGUAGE_NAMES]
 
 

@@ -3,7 +3,7 @@ from flask import Blueprint, g, redirect, request, url_for
 from flask_login import login_required
 
 from .. import quotes
-from ..htmx import is_fragment_request, render
+from ..web.htmx import is_fragment_request, render
 from .documents import document_context, get_document
 
 bp = Blueprint("quotes", __name__)
@@ -13,7 +13,7 @@ def _answer(doc, status=200, form=None, refused=None):
     """The decision fragment for HTMX, else the whole document page around it."""
     context = {"doc": doc} if is_fragment_request() else document_context(doc)
     context.update(quotes.fragment_context(doc, form, refused))
-    return render("portal/documents/show.html", "_quote_decision.html", status, **context)
+    return render("portal/documents/show.html", "partials/_quote_decision.html", status, **context)
 
 
 @bp.post("/documents/<int:doc_id>/decision")

@@ -28,19 +28,20 @@ def load_staff():
 def require_staff():
     g.staff = load_staff()
     if g.staff is None:
-        return redirect(url_for("staff_auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("staff.auth.login", next=request.full_path.rstrip("?")))
     return None
 
 
 def register(app):
-    from . import access, auth, catalog, categories, contacts, documents, jobs, settings, taxes, comments
-    for module in (auth, contacts, access, documents, catalog, categories, taxes, settings, jobs, comments):
-        app.register_blueprint(module.bp)
-    from . import api_tokens, webhooks
-    for module in (api_tokens, webhooks):
-        app.register_blueprint(module.bp)
-    from . import gateways
-    app.register_blueprint(gateways.bp)
+    """Every back-office area is a child of one `staff` blueprint under /staff: endpoints read
+    `staff.documents.show`, and only `staff.auth` is reachable without a staff sign-in."""
+    from . import (access, api_tokens, auth, catalog, categories, comments, contacts, documents,
+                   gateways, jobs, settings, taxes, webhooks)
+    staff = Blueprint("staff", __name__, url_prefix="/staff")
+    for module in (auth, contacts, access, documents, catalog, categories, taxes, settings, jobs, comments,
+                   api_tokens, webhooks, gateways):
+        staff.register_blueprint(module.bp)
+    app.register_blueprint(staff)
 
     @app.context_processor
     def _business():

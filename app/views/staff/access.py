@@ -11,7 +11,7 @@ from ...models import Activity, Contact, Person
 from ..auth import send_link
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_access", "/staff/contacts")
+bp = staff_blueprint("access", "/contacts")
 
 
 def get_person(contact_id, person_id):
@@ -22,7 +22,7 @@ def get_person(contact_id, person_id):
 
 
 def _back(person):
-    return redirect(url_for("staff_contacts.show", contact_id=person.contact_id), 303)
+    return redirect(url_for("staff.contacts.show", contact_id=person.contact_id), 303)
 
 
 @bp.post("/<int:contact_id>/people/<int:person_id>/send-link")
@@ -69,4 +69,4 @@ def portal_access(contact_id, state):
         abort(404)
     Activity.record("portal_" + state, staff=g.staff, contact=contact_id)
     flash(_("Portal access is on.") if state == "on" else _("Portal access is off."), "success")
-    return redirect(url_for("staff_contacts.show", contact_id=contact_id), 303)
+    return redirect(url_for("staff.contacts.show", contact_id=contact_id), 303)

@@ -3,11 +3,11 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...api.auth import create_token
-from ...forms import Form
+from ...web.forms import Form
 from ...models import ApiToken
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_api_tokens", "/staff/api/tokens")
+bp = staff_blueprint("api_tokens", "/api/tokens")
 
 
 def index_page(form=None, status=200):

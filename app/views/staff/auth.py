@@ -2,20 +2,20 @@
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from ...forms import Form
+from ...web.forms import Form
 from ...models import Activity, StaffUser, utcnow
 from ...passwords import verify_password
-from ...security import safe_next
+from ...web.security import safe_next
 from . import load_staff
 
-bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
+bp = Blueprint("auth", __name__)
 
 
 @bp.get("/login")
 def login():
     """Show the staff sign-in form."""
     if load_staff():
-        return redirect(url_for("staff_contacts.index"))
+        return redirect(url_for("staff.contacts.index"))
     return render_template("staff/login.html", form=Form(values={"next": request.args.get("next", "")}))
 
 
@@ -36,17 +36,17 @@ def login_submit():
     session.permanent = True
     StaffUser.update(last_login_at=utcnow()).where(StaffUser.id == user.id).execute()
     Activity.record("staff_login", staff=user)
-    return redirect(safe_next(request.form.get("next"), url_for("staff_contacts.index")), 303)
+    return redirect(safe_next(request.form.get("next"), url_for("staff.contacts.index")), 303)
 
 
 @bp.post("/logout")
 def logout():
     """Sign the staff user out."""
     session.pop("staff", None)
-    return redirect(url_for("staff_auth.login"), 303)
+    return redirect(url_for("staff.auth.login"), 303)
 
 
 @bp.get("/")
 def home():
     """The back-office home is the contacts list."""
-    return redirect(url_for("staff_contacts.index"))
+    return redirect(url_for("staff.contacts.index"))

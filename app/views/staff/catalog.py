@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from peewee import IntegrityError
 
 from ...db import db
-from ...forms import Form
-from ...htmx import is_fragment_request, render
+from ...web.forms import Form
+from ...web.htmx import is_fragment_request, render
 from ...models import MAX_STOCK, Activity, Category, Product, ProductImage, Settings, TaxRate, utcnow
 from ...money import amount_input
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_catalog", "/staff/catalog")
+bp = staff_blueprint("catalog", "/catalog")
 PAGE = 50
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/gif": "GIF"}
 IMAGE_MAX_BYTES = 2 * 1024 * 1024
@@ -177,7 +177,7 @@ def products():
     # would shift every later page by one row).
     found = list(Product.search(q, category.subtree_ids() if category else None)
                  .limit(PAGE + 1).offset((page - 1) * PAGE))
-    return render("staff/catalog/products.html", "staff/catalog/_product_list.html",
+    return render("staff/catalog/products.html", "partials/staff/catalog_product_list.html",
                   products=found[:PAGE], has_next=len(found) > PAGE, page_number=page, q=q,
                   category=category, categories=Category.tree())
 
@@ -282,12 +282,12 @@ def adjust_stock(product_id):
                 form.error("delta", _("This number is too large."))
     if not form.ok:
         if is_fragment_request():
-            return render("staff/catalog/_stock.html", "staff/catalog/_stock.html", 422,
+            return render("partials/staff/catalog_stock.html", "partials/staff/catalog_stock.html", 422,
                           **stock_context(product, form))
         return product_page(product, stock_form=form, status=422)
     message = _("Stock of %(name)s is now %(n)d.", name=product.name, n=product.stock)
     if is_fragment_request():
-        return render("staff/catalog/_stock.html", "staff/catalog/_stock.html",
+        return render("partials/staff/catalog_stock.html", "partials/staff/catalog_stock.html",
                       **stock_context(product, message=message))
     flash(message, "success")
     return redirect(url_for(".edit", product_id=product.id), 303)

@@ -3,12 +3,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...db import db
-from ...forms import Form
+from ...web.forms import Form
 from ...models import Category
 from . import staff_blueprint
 from .catalog import read_category
 
-bp = staff_blueprint("staff_categories", "/staff/catalog/categories")
+bp = staff_blueprint("categories", "/catalog/categories")
 
 
 class WouldCycle(Exception):

@@ -6,7 +6,7 @@ from ... import comments
 from ...models import Document
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_comments", "/staff")
+bp = staff_blueprint("comments", "")
 
 
 @bp.get("/comments")
@@ -27,4 +27,4 @@ def answer(doc_id):
     else:
         comments.post_by_staff(doc, g.staff, body)
         flash(_("Your answer was posted."), "success")
-    return redirect(url_for("staff_documents.show", doc_id=doc.id, _anchor="comments"), 303)
+    return redirect(url_for("staff.documents.show", doc_id=doc.id, _anchor="comments"), 303)

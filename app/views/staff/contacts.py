@@ -5,12 +5,12 @@ from peewee import IntegrityError
 
 from ...config import LANGUAGES
 from ...db import db
-from ...forms import Form
+from ...web.forms import Form
 from ...models import GATEWAYS, Activity, Contact, Document, Person
 from ...money import amount_input
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_contacts", "/staff/contacts")
+bp = staff_blueprint("contacts", "/contacts")
 PAGE = 50
 FIELDS = ("kind", "name", "tax_id", "email", "phone", "billing_address", "shipping_address",
           "language", "currency", "notes", "discount")

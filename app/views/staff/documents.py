@@ -8,13 +8,13 @@ from ... import comments, quotes
 from ... import document_form as df
 from ... import webhooks
 from ...db import db
-from ...forms import Form
-from ...htmx import render
+from ...web.forms import Form
+from ...web.htmx import render
 from ...models import KINDS, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate
 from ...money import amount_input
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_documents", "/staff/documents")
+bp = staff_blueprint("documents", "/documents")
 PAGE = 50
 
 
@@ -118,7 +118,7 @@ def totals(kind):
     form, header = df.read_header(request.form, kind)
     rows, _bad = df.read_rows(request.form, header.get("currency") or "EUR", list(TaxRate.select()))
     ctx = editor_context(kind, form, rows)
-    return render("staff/documents/edit.html", "_doc_totals.html", **ctx)
+    return render("staff/documents/edit.html", "partials/_doc_totals.html", **ctx)
 
 
 @bp.get("/<int:doc_id>")

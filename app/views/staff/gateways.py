@@ -10,12 +10,12 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ... import payments
-from ...forms import Form
+from ...web.forms import Form
 from ...models import Contact, Document, GatewayConfig, Payment, utcnow
-from ...security import external_url
+from ...web.security import external_url
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_gateways", "/staff")
+bp = staff_blueprint("gateways", "")
 PAGE = 50
 
 

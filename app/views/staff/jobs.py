@@ -6,11 +6,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ... import jobs, mail
-from ...forms import Form
+from ...web.forms import Form
 from ...models import Job, utcnow
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_jobs", "/staff/jobs")
+bp = staff_blueprint("jobs", "/jobs")
 PAGE = 50
 FILTERS = ("failed", "running", "pending")
 

@@ -10,13 +10,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...config import LANGUAGES
-from ...forms import Form
+from ...web.forms import Form
 from ...models import Settings
 from ...money import amount_input
 from . import staff_blueprint
 from .catalog import image_response, read_amount, read_images
 
-bp = staff_blueprint("staff_settings", "/staff/settings")
+bp = staff_blueprint("settings", "/settings")
 LOGO_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP"}
 LOGO_MAX_BYTES = 1024 * 1024
 PREFIX_RE = re.compile(r"[A-Za-z0-9/-]{1,20}")

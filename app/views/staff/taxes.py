@@ -8,12 +8,12 @@ from peewee import IntegrityError
 
 from ... import money
 from ...db import db
-from ...forms import Form
-from ...i18n import fmt_percent
+from ...web.forms import Form
+from ...web.i18n import fmt_percent
 from ...models import TaxRate
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_taxes", "/staff/catalog/taxes")
+bp = staff_blueprint("taxes", "/catalog/taxes")
 
 
 def get_tax(tax_id):

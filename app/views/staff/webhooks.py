@@ -5,11 +5,11 @@ from flask_babel import gettext as _
 
 from ... import webhooks
 from ...db import db
-from ...forms import Form
+from ...web.forms import Form
 from ...models import WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 from . import staff_blueprint
 
-bp = staff_blueprint("staff_webhooks", "/staff/api/webhooks")
+bp = staff_blueprint("webhooks", "/api/webhooks")
 PAGE = 50
 
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 import click
 from flask import current_app
 
-from . import backup, money
+from .. import backup, money
 from . import demo_data as data
-from .db import db
-from .models import (INVOICE, ORDER, QUOTE, Category, Comment, Contact, Document, DocumentLine,
+from ..db import db
+from ..models import (INVOICE, ORDER, QUOTE, Category, Comment, Contact, Document, DocumentLine,
                      LineTax, Payment, Person, Product, ProductTax, QuoteDecision, Settings,
                      StaffUser, TaxRate, utcnow)
-from .passwords import hash_password
+from ..passwords import hash_password
 
 
 def register_cli(app):

@@ -6,10 +6,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from playhouse.migrations import Runner
 
-from .db import db
-from .passwords import hash_password
+from ..db import db
+from ..passwords import hash_password
 
-MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "migrations")
 
 
 def migrate_database():
@@ -31,7 +31,7 @@ def init_app(app):
     @click.password_option()
     def create_staff(email, name, password):
         """Create a staff user (or reset the password of an existing one)."""
-        from .models import StaffUser
+        from ..models import StaffUser
         if len(password) < 10:
             raise click.BadParameter("use at least 10 characters", param_hint="password")
         email = email.strip().lower()
@@ -51,16 +51,16 @@ def init_app(app):
     @click.option("--send", is_flag=True, help="Also mail it to the person.")
     def access_link(email, send):
         """Print a time-limited, single-use portal access link for a contact's person."""
-        from . import tokens
-        from .models import Person, Settings
-        from .security import external_url
+        from .. import tokens
+        from ..models import Person, Settings
+        from ..web.security import external_url
         db.connect(reuse_if_open=True)
         person = Person.by_email(email)
         if person is None or not person.can_sign_in():
             raise click.ClickException(f"{email}: no person with portal access has this email")
         with app.test_request_context():
             if send:
-                from .views.auth import send_link
+                from ..views.auth import send_link
                 token, link = send_link(person, "access")
             else:
                 token, link = tokens.issue(person, "access", hours=Settings.get_solo().access_link_hours)
@@ -75,7 +75,7 @@ def init_app(app):
     @click.option("--read-only", is_flag=True, help="The token can only read.")
     def api_token_create(name, read_only):
         """Create an API token and print it (this once: only its hash is kept)."""
-        from .api.auth import create_token
+        from ..api.auth import create_token
         name = name.strip()
         if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
             raise click.BadParameter("use 1 to 100 printable characters", param_hint="NAME")
@@ -86,6 +86,7 @@ def init_app(app):
 
     app.cli.add_command(api_tokens)
 
-    from . import demo, jobs
+    from .. import jobs
+    from . import demo
     jobs.register_cli(app)
     demo.register_cli(app)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
 
-from .config import LANGUAGES
+from ..config import LANGUAGES
 
 log = logging.getLogger("portal.errors")
 

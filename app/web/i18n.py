@@ -5,8 +5,8 @@ from flask import g, request
 from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal
 from flask_babel import get_locale
 
-from . import money
-from .config import LANGUAGES
+from .. import money
+from ..config import LANGUAGES
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English", "ca": "Català", "fr": "Français",
                   "de": "Deutsch", "it": "Italiano", "pt": "Português"}

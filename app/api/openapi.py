@@ -3,8 +3,8 @@ one line per fact. tests/test_api_spec.py checks that it names every API route w
 and nothing else; tests/test_api_schemathesis.py checks that the answers match it."""
 from flask import current_app
 
-from .config import LANGUAGES
-from .models import GATEWAYS, KINDS, MAX_STOCK, ORDER, STATUSES, TRANSITIONS, WEBHOOK_EVENTS
+from ..config import LANGUAGES
+from ..models import GATEWAYS, KINDS, MAX_STOCK, ORDER, STATUSES, TRANSITIONS, WEBHOOK_EVENTS
 
 MAX_ID = 2 ** 31 - 1
 MAX_AMOUNT = 10 ** 13 - 1

@@ -8,7 +8,7 @@ import re
 
 from flask_babel import gettext as _
 
-from . import money
+from .. import money
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from . import config as config_module
+from . import jobs
 from .db import db, init_db, is_sqlite
 
 csrf = CSRFProtect()
@@ -35,15 +36,17 @@ def create_app(test_config=None):
     _per_request_connection(app)
     csrf.init_app(app)
 
-    from . import auth, jobs
-    from .web import errors, i18n, labels, limits, security
+    from . import auth
+    from . import labels
+    from .web import errors, i18n, limits, security
     i18n.init_app(app)
     labels.init_app(app)
     security.init_app(app)
     limits.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    jobs.init_app(app)   # also sets up mail
+    jobs.init_app(app)
+    _job_handlers(app)
 
     from .views import auth as auth_views, comments, documents, pdf, portal, profile, quotes, staff
     from .views import cart, catalog, checkout
@@ -55,11 +58,20 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     staff.register(app)
     from . import api
-    api.init_app(app)   # /api/v1 (exempt from CSRF: bearer tokens) and the webhook job handler
+    api.init_app(app)   # /api/v1 (exempt from CSRF: bearer tokens)
 
     from . import cli
     cli.init_app(app)
     return app
+
+
+def _job_handlers(app):
+    """Every kind of job and the function that runs it, in one place (the worker builds the
+    app too, so it knows them all)."""
+    from . import mail, webhooks
+    mail.init_app(app)
+    jobs.handler("mail")(mail.deliver)
+    jobs.handler(webhooks.JOB_KIND)(webhooks.deliver)
 
 
 def _per_request_connection(app):

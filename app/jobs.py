@@ -29,10 +29,11 @@ import uuid
 from urllib.parse import urlsplit
 
 import click
-from flask import current_app, g, has_app_context
+from flask import current_app
 from flask.cli import AppGroup
 from huey import RedisHuey, SqliteHuey, crontab
 
+from . import unit
 from .db import db
 from .models import Job, utcnow
 
@@ -66,7 +67,7 @@ def handler(kind):
 def enqueue(kind, payload, run_after=None, max_attempts=None):
     """Write a job in the current transaction; it is handed to Huey once the app context ends."""
     if kind not in _handlers:
-        raise LookupError(f"no handler for job kind {kind!r} (is its module imported?)")
+        raise LookupError(f"no handler for job kind {kind!r} (registered in create_app)")
     if run_after is not None and run_after.tzinfo is not None:
         run_after = run_after.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     fields = {"kind": kind, "payload": json.dumps(payload), "run_after": run_after or utcnow()}
@@ -78,14 +79,15 @@ def enqueue(kind, payload, run_after=None, max_attempts=None):
 
 
 def dispatch_after_commit(job_id, run_after=None):
-    """Ring Huey for this job when the app context ends. Outside an app context there is
+    """Ring Huey for this job when the unit of work (app context) ends. Outside one there is
     nobody to ring: the sweep finds the row within a minute."""
-    if has_app_context():
-        g.setdefault("_jobs_to_dispatch", []).append((job_id, run_after))
+    store = unit.scratch()
+    if store is not None:
+        store.setdefault("jobs_to_dispatch", []).append((job_id, run_after))
 
 
 def _dispatch(exc=None):
-    pending = g.pop("_jobs_to_dispatch", None)
+    pending = unit.pop("jobs_to_dispatch")
     if not pending:
         return
     try:
@@ -244,9 +246,6 @@ def run_worker(app, workers=2, max_delay=1.0):
 # --- wiring -------------------------------------------------------------------------------
 
 def init_app(app):
-    # Mail is the first kind of job, and create_app wires only this module.
-    from . import mail
-    mail.init_app(app)
     app.teardown_appcontext(_dispatch)
 
 

@@ -27,19 +27,13 @@ from jinja2 import TemplateNotFound
 from . import jobs
 from .config import LANGUAGES
 from .models import utcnow
-from .web.security import external_url
+from .links import external_link
 
 log = logging.getLogger(__name__)
 
 
 def init_app(app):
     app.jinja_env.globals["external_link"] = external_link
-
-
-def external_link(endpoint, **values):
-    """An absolute URL for an endpoint, from BASE_URL; works in a worker with no request."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return external_url(path)
 
 
 # --- composing ----------------------------------------------------------------------------
@@ -119,7 +113,6 @@ def build_message(job):
 
 # --- delivering ---------------------------------------------------------------------------
 
-@jobs.handler("mail")
 def deliver(job):
     """Send a queued mail through the configured backend."""
     msg = build_message(job)

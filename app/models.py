@@ -59,18 +59,17 @@ class Settings(BaseModel):
 
     @classmethod
     def get_solo(cls):
-        """The business row without the logo's bytes, read once per request (pages ask for it
-        from several places); save_values() and set_logo() forget it."""
-        from flask import g, has_request_context
-        cached = has_request_context()
-        if cached and "settings_row" in g:
-            return g.settings_row
+        """The business row without the logo's bytes, read once per unit of work (pages ask for
+        it from several places); save_values() and set_logo() forget it."""
+        from .unit import remember
+        return remember("settings_row", cls._read_solo)
+
+    @classmethod
+    def _read_solo(cls):
         row = _settings_row.first()
         if row is None:
             cls.create(id=1)
             row = _settings_row.first()
-        if cached:
-            g.settings_row = row
         return row
 
     @property
@@ -90,9 +89,8 @@ class Settings(BaseModel):
 
     @staticmethod
     def _forget():
-        from flask import g, has_app_context
-        if has_app_context():
-            g.pop("settings_row", None)
+        from .unit import forget
+        forget("settings_row")
 
     @classmethod
     def get_logo(cls):

@@ -34,7 +34,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from . import jobs
+from . import jobs, serializers
 from .db import db
 from .models import (WEBHOOK_EVENTS, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow)
 
@@ -92,29 +92,24 @@ def redeliver(delivery):
 # Payloads: the same shapes the API returns, so a receiver parses one format.
 
 def document_data(doc):
-    from .api import serializers
     return {"document": serializers.document_summary(doc)}
 
 
 def document_viewed_data(doc, person):
-    from .api import serializers
     return {"document": serializers.document_summary(doc), "person": serializers.person(person)}
 
 
 def payment_data(payment):
-    from .api import serializers
     return {"payment": serializers.payment(payment),
             "document": serializers.document_summary(payment.document)}
 
 
 def comment_data(comment):
-    from .api import serializers
     return {"comment": serializers.comment(comment),
             "document": serializers.document_summary(comment.document)}
 
 
 def decision_data(decision):
-    from .api import serializers
     return {"decision": serializers.decision(decision),
             "document": serializers.document_summary(decision.document)}
 
@@ -268,7 +263,6 @@ class DeliveryFailed(Exception):
     """The receiver answered, but not with a 2xx."""
 
 
-@jobs.handler(JOB_KIND)
 def deliver(job):
     """Send one delivery; raise to let the queue retry it."""
     delivery = WebhookDelivery.get_or_none(WebhookDelivery.id == job.data["delivery"])

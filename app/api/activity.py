@@ -5,7 +5,8 @@ from flask import jsonify
 from ..db import db
 from ..models import (GATEWAYS, ORDER, TRANSITIONS, Activity, Comment, Document, Payment,
                       QuoteDecision)
-from . import bp, serializers
+from .. import serializers
+from . import bp
 from .errors import ApiError
 from .validation import Body, Query, fetch, json_body
 

@@ -4,7 +4,8 @@ from peewee import IntegrityError
 
 from ..db import db
 from ..models import MAX_STOCK, Activity, Category, Product, Settings, TaxRate, utcnow
-from . import bp, serializers
+from .. import serializers
+from . import bp
 from .errors import ApiError
 from .idempotency import idempotent
 from .validation import Body, Query, fetch, json_body, reference

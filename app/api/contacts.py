@@ -6,8 +6,9 @@ from .. import tokens
 from ..config import LANGUAGES
 from ..db import db
 from ..models import GATEWAYS, Activity, Contact, Person, Settings
-from ..web.security import external_url
-from . import bp, serializers
+from ..links import external_url
+from .. import serializers
+from . import bp
 from .errors import ApiError
 from .idempotency import idempotent
 from .validation import Body, Query, fetch, json_body, reference

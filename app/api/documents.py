@@ -14,7 +14,8 @@ from ..db import db
 from ..mail import recipient_language, send_template
 from ..models import (INVOICE, KINDS, ORDER, PAYABLE_STATUSES, QUOTE, STATUSES, Activity, Comment,
                       Contact, Document, Payment, Person, Product, Settings, TaxRate)
-from . import bp, serializers
+from .. import serializers
+from . import bp
 from .errors import ApiError
 from .idempotency import idempotent
 from .validation import Body, Query, fetch, json_body, reference

@@ -53,7 +53,7 @@ def init_app(app):
         """Print a time-limited, single-use portal access link for a contact's person."""
         from .. import tokens
         from ..models import Person, Settings
-        from ..web.security import external_url
+        from ..links import external_url
         db.connect(reuse_if_open=True)
         person = Person.by_email(email)
         if person is None or not person.can_sign_in():

@@ -18,8 +18,10 @@ import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from flask import current_app, g
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+
+from .. import unit
 
 MODES = ("test", "live")
 PAID, PENDING, FAILED, CANCELLED, APPROVED = "paid", "pending", "failed", "cancelled", "approved"
@@ -122,15 +124,13 @@ def label(name):
 # --- configuration --------------------------------------------------------------------------
 
 def _stored():
-    """{name: GatewayConfig} for this request (one query however often it is asked)."""
+    """{name: GatewayConfig} for this unit of work (one query however often it is asked)."""
     from ..models import GatewayConfig
-    if "gateway_configs" not in g:
-        g.gateway_configs = {row.gateway: row for row in GatewayConfig.select()}
-    return g.gateway_configs
+    return unit.remember("gateway_configs", lambda: {row.gateway: row for row in GatewayConfig.select()})
 
 
 def forget_cached():
-    g.pop("gateway_configs", None)
+    unit.forget("gateway_configs")
 
 
 def env_mode(name):

@@ -18,17 +18,16 @@ import logging
 import time
 import uuid
 
-from flask import url_for
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
 from .. import payments, webhooks
 from ..db import db
-from ..web.labels import KIND_LABELS
+from ..labels import KIND_LABELS
 from ..models import (Activity, Document, Payment, PaymentAllocation, PaymentEvent, Person,
                       Settings, utcnow)
 from ..money import amount_input
-from ..web.security import external_url
+from ..links import external_link
 from . import APPROVED, CANCELLED, FAILED, PAID, PENDING, GatewayError
 
 log = logging.getLogger(__name__)
@@ -88,8 +87,8 @@ def start(person, gateway_name, docs, shares):
     try:
         checkout = gateway.create_checkout(
             payment, describe(docs),
-            external_url(url_for("payments.returned", payment_id=payment.id)),
-            external_url(url_for("payments.cancelled", payment_id=payment.id)))
+            external_link("payments.returned", payment_id=payment.id),
+            external_link("payments.cancelled", payment_id=payment.id))
     except GatewayError as exc:
         log.warning("payment %s: could not start the %s checkout: %s", payment.id, gateway_name, exc)
         if created:

@@ -12,7 +12,7 @@ from flask import Blueprint, request, url_for
 from .. import csrf, payments
 from ..jobs import connection
 from ..payments import InvalidWebhook, service
-from ..web.security import external_url
+from ..links import external_url
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Response headers every answer carries (pages, fragments, errors) and safe redirects."""
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, request
+from flask import request
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -41,8 +41,3 @@ def safe_next(target, default):
                 or "\\" in form or any(ord(c) < 32 or ord(c) == 127 for c in form)):
             return default
     return target
-
-
-def external_url(path):
-    """An absolute link built from BASE_URL, never from the request's Host header."""
-    return current_app.config["BASE_URL"] + path

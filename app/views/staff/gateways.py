@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ... import payments
 from ...web.forms import Form
 from ...models import Contact, Document, GatewayConfig, Payment, utcnow
-from ...web.security import external_url
+from ...links import external_url
 from . import staff_blueprint
 
 bp = staff_blueprint("gateways", "")

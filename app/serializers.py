@@ -2,8 +2,8 @@
 
 Money is integer minor units next to its ISO 4217 currency; rates and discounts are basis
 points (2100 = 21 %); quantities are numbers; times are UTC ISO 8601 with a Z."""
-from ..models import Comment, Payment, QuoteDecision
-from ..web.security import external_url
+from .models import Comment, Payment, QuoteDecision
+from .links import external_url
 
 
 def when(value):

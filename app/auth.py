@@ -86,18 +86,9 @@ def end_other_sessions(person):
     login_user(Person.get_by_id(person.id))   # the cookie carries the new session version
 
 
-def end_all_sessions(person):
-    PortalSession.delete().where(PortalSession.person == person.id).execute()
-
-
 def sign_out():
     sid = session.get("sid")
     if isinstance(sid, str):
         PortalSession.delete().where(PortalSession.sid_hash == _sid_hash(sid)).execute()
     logout_user()
     session.clear()
-
-
-def current_session():
-    sid = session.get("sid")
-    return PortalSession.get_or_none(PortalSession.sid_hash == _sid_hash(sid)) if isinstance(sid, str) else None

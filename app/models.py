@@ -216,6 +216,11 @@ class PortalSession(BaseModel):
     last_seen_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(null=True)     # sessions opened by an access link end here
 
+    @classmethod
+    def end_all(cls, person):
+        """Sign the person out on every device (the rows are what the cookies point to)."""
+        cls.delete().where(cls.person == person.id).execute()
+
 
 class AccessLink(BaseModel):
     """A time-limited, single-use sign-in link. Only the token's hash is stored."""

@@ -8,7 +8,8 @@ import hmac
 import secrets
 
 from .db import db
-from .models import AccessLink, Person, utcnow
+from .mail import recipient_language, send_template
+from .models import AccessLink, Person, PortalSession, Settings, utcnow
 
 
 def _hash(token):
@@ -25,6 +26,19 @@ def issue(person, purpose="access", hours=48, staff=None):
                 & AccessLink.used_at.is_null()).execute())
         link = AccessLink.create(person=person, purpose=purpose, token_hash=_hash(token),
                                  expires_at=now + datetime.timedelta(hours=hours), created_by=staff)
+    return token, link
+
+
+def send_link(person, purpose, staff=None):
+    """Issue a link and queue its mail in the person's language, in one transaction.
+    Returns (token, link row); the token is in the mail and nowhere else we keep."""
+    settings = Settings.get_solo()
+    hours = settings.access_link_hours if purpose == "access" else 2
+    with db.atomic():
+        token, link = issue(person, purpose, hours=hours, staff=staff)
+        endpoint = "auth.access" if purpose == "access" else "auth.reset"
+        send_template(person.email, f"{purpose}_link", recipient_language(person), person=person,
+                      business=settings, url_endpoint=endpoint, token=token, expires_at=link.expires_at)
     return token, link
 
 
@@ -55,8 +69,7 @@ def consume(link):
 
 def revoke_all(person):
     """Cancel unused links and end every session of the person."""
-    from .auth import end_all_sessions
     AccessLink.update(used_at=utcnow()).where((AccessLink.person == person)
                                               & AccessLink.used_at.is_null()).execute()
     Person.update(session_version=Person.session_version + 1).where(Person.id == person.id).execute()
-    end_all_sessions(person)
+    PortalSession.end_all(person)

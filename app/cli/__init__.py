@@ -60,7 +60,7 @@ def init_app(app):
             raise click.ClickException(f"{email}: no person with portal access has this email")
         with app.test_request_context():
             if send:
-                from ..views.auth import send_link
+                from ..tokens import send_link
                 token, link = send_link(person, "access")
             else:
                 token, link = tokens.issue(person, "access", hours=Settings.get_solo().access_link_hours)

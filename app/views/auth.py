@@ -9,12 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import tokens
-from ..auth import end_all_sessions, sign_in, sign_out
+from ..auth import sign_in, sign_out
 from ..db import db
 from ..web.forms import Form
 from ..web.limits import account_ip_key, account_key, config_limit, failed, limiter
-from ..mail import recipient_language, send_template
-from ..models import Activity, Person, Settings
+from ..models import Activity, Person, PortalSession
 from ..passwords import hash_password, verify_password
 from ..web.security import safe_next
 from .passwords import new_password_errors
@@ -81,21 +80,9 @@ def link_request_submit():
         return render_template("auth/link_request.html", form=form), 422
     person = Person.by_email(email)
     if person is not None and person.can_sign_in():
-        send_link(person, purpose)
+        tokens.send_link(person, purpose)
     log.info("portal link requested purpose=%s ip=%s", purpose, request.remote_addr)
     return render_template("auth/link_sent.html", email=email)
-
-
-def send_link(person, purpose, staff=None):
-    """Issue a link and queue its mail in the person's language, in one transaction."""
-    settings = Settings.get_solo()
-    hours = settings.access_link_hours if purpose == "access" else 2
-    with db.atomic():
-        token, link = tokens.issue(person, purpose, hours=hours, staff=staff)
-        endpoint = "auth.access" if purpose == "access" else "auth.reset"
-        send_template(person.email, f"{purpose}_link", recipient_language(person), person=person,
-                      business=settings, url_endpoint=endpoint, token=token, expires_at=link.expires_at)
-    return token, link
 
 
 def _link_page(token, purpose):
@@ -152,7 +139,7 @@ def reset_submit(token):
             return render_template("auth/link_invalid.html", state="used", purpose="reset"), 410
         (Person.update(password_hash=hash_password(password), session_version=Person.session_version + 1)
          .where(Person.id == link.person_id).execute())
-        end_all_sessions(link.person)
+        PortalSession.end_all(link.person)
     person = Person.get_by_id(link.person_id)
     sign_in(person, via="password")
     Activity.record("password_reset", person=person, contact=person.contact_id)

@@ -5,10 +5,9 @@ mailed), and sign a person out everywhere; staff never see or choose a password.
 from flask import abort, flash, g, redirect, url_for
 from flask_babel import gettext as _
 
-from ... import tokens
 from ...db import db
 from ...models import Activity, Contact, Person
-from ..auth import send_link
+from ... import tokens
 from . import staff_blueprint
 
 bp = staff_blueprint("access", "/contacts")
@@ -32,7 +31,7 @@ def send_access_link(contact_id, person_id):
     if not person.can_sign_in():
         flash(_("Turn portal access on for this contact first."), "error")
         return _back(person)
-    send_link(person, "access", staff=g.staff)
+    tokens.send_link(person, "access", staff=g.staff)
     Activity.record("access_link_sent", staff=g.staff, person=person, contact=person.contact_id)
     flash(_("An access link is on its way to %(email)s.", email=person.email), "success")
     return _back(person)
@@ -46,7 +45,7 @@ def force_reset(contact_id, person_id):
         Person.update(password_hash=None).where(Person.id == person.id).execute()
         tokens.revoke_all(person)
         if person.can_sign_in():
-            send_link(person, "reset", staff=g.staff)
+            tokens.send_link(person, "reset", staff=g.staff)
         Activity.record("password_reset_forced", staff=g.staff, person=person, contact=person.contact_id)
     flash(_("The password of %(name)s was cleared and a link to choose a new one was sent.", name=person.name), "success")
     return _back(person)

@@ -3,11 +3,9 @@
 A comment is text only, kept as typed and always shown escaped. A person's comment mails the
 business's notification address; a staff answer mails the contact's people, each in their own
 language. The mail names the document by its number and links to it; nothing else of it."""
-from flask_babel import gettext as _
 
 from . import webhooks
 from .db import db
-from .web.forms import Form
 from .mail import recipient_language, send_template
 from .models import Activity, Comment, Person, Settings
 
@@ -17,23 +15,6 @@ MAX_LENGTH = 5000
 def thread(doc):
     """The document's comments, oldest first."""
     return list(Comment.select().where(Comment.document == doc).order_by(Comment.created_at, Comment.id))
-
-
-def fragment_context(doc, form=None):
-    """What the comments fragment needs: for the page and every response that re-renders it."""
-    from flask import url_for
-    return {"comments": thread(doc), "comment_form": form or Form(),
-            "comment_url": url_for("comments.create", doc_id=doc.id)}
-
-
-def read_body(data):
-    """Validate the comment field; returns (form, body or None)."""
-    form = Form(data)
-    if not form.raw("body").strip():
-        form.error("body", _("Write a comment before sending."))
-        return form, None
-    body = form.text("body", max_length=MAX_LENGTH, multiline=True)
-    return form, (body if form.ok else None)
 
 
 def post_by_person(doc, person, body):
@@ -50,15 +31,17 @@ def post_by_person(doc, person, body):
     return comment
 
 
-def post_by_staff(doc, staff, body):
-    """Save a staff answer and queue a mail to each of the contact's people in their language."""
+def post_by_business(doc, body, staff=None, author_name=None):
+    """Save the business's comment (a staff user's, or an API token's under its name) and
+    queue a mail to each of the contact's people in their language. A draft is not theirs to
+    see yet: its comments are the business's own notes, and nobody is mailed a link to it."""
     with db.atomic():
-        comment = Comment.create(document=doc, staff=staff, author_name=staff.name, body=body)
-        Activity.record("comment", staff=staff, contact=doc.contact_id, document=doc)
-        settings = Settings.get_solo()
-        people = Person.select().where((Person.contact == doc.contact_id) & (Person.active == True))  # noqa: E712
-        if doc.contact.portal_enabled:
-            for person in people:
+        comment = Comment.create(document=doc, staff=staff, author_name=author_name or staff.name, body=body)
+        Activity.record("comment", staff=staff, contact=doc.contact_id, document=doc,
+                        detail="" if staff else "API")
+        if doc.status != "draft" and doc.contact.portal_enabled:
+            settings = Settings.get_solo()
+            for person in Person.select().where((Person.contact == doc.contact_id) & (Person.active == True)):  # noqa: E712
                 send_template(person.email, "comment_contact", recipient_language(person), doc=doc,
                               comment=comment, person=person, business=settings)
         _emit(comment)

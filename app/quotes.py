@@ -10,7 +10,6 @@ from peewee import IntegrityError
 
 from . import webhooks
 from .db import db
-from .web.forms import Form
 from .models import (ORDER, Activity, Document, DocumentLine, LineTax, QuoteDecision, Settings, utcnow)
 
 
@@ -31,21 +30,6 @@ def decidable_problem(doc):
     if doc.valid_until and doc.valid_until < datetime.date.today():
         return _("This quote expired on %(date)s. Ask us for an updated one.", date=doc.valid_until.isoformat())
     return None
-
-
-def read_decision(data):
-    """Validate the decision form; returns (form, decision, fields)."""
-    form = Form(data)
-    decision = form.choice("decision", ("accept", "decline"))
-    fields = {}
-    if decision == "accept":
-        fields["signer_name"] = form.text("signer_name", required=True, max_length=200)
-        fields["po_reference"] = form.text("po_reference", max_length=80)
-        if not form.checkbox("accept_terms"):
-            form.error("accept_terms", _("Please confirm that you accept the quote and its terms."))
-    elif decision == "decline":
-        fields["reason"] = form.text("reason", max_length=2000, multiline=True)
-    return form, decision, fields
 
 
 def decide(doc, person, decision, fields, ip="", user_agent=""):
@@ -111,12 +95,5 @@ def _notify(doc, decision, settings):
 
 
 def decision_for(doc):
+    """The quote's decision, or None."""
     return QuoteDecision.get_or_none(QuoteDecision.document == doc)
-
-
-def fragment_context(doc, form=None, refused=None):
-    """What the decision fragment needs: for the page and every response that re-renders it."""
-    from flask import url_for
-    return {"decision": decision_for(doc) if doc.kind == "quote" else None, "decision_form": form or Form(),
-            "decision_problem": refused or (decidable_problem(doc) if doc.status == "open" else None),
-            "decision_url": url_for("quotes.decide", doc_id=doc.id)}

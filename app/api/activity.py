@@ -1,13 +1,13 @@
 """API: what happens on documents, for the business's systems to read: payments, comments,
 quote decisions, and sales orders (whose state the business moves on: confirmed, shipped...)."""
-from flask import jsonify
+from flask import g, jsonify
 
-from ..db import db
-from ..models import (GATEWAYS, ORDER, TRANSITIONS, Activity, Comment, Document, Payment,
-                      QuoteDecision)
+from .. import documents
+from ..documents import By, Refused
+from ..models import GATEWAYS, ORDER, TRANSITIONS, Comment, Document, Payment, QuoteDecision
 from .. import serializers
 from . import bp
-from .errors import ApiError
+from .errors import ApiError, from_refusal
 from .validation import Body, Query, fetch, json_body
 
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "cancelled", "refunded")
@@ -92,12 +92,8 @@ def change_order_status(order_id):
     body = Body(json_body(), ("status",))
     target = body.choice("status", ORDER_STATUSES, required=True)
     body.done()
-    if target not in order.allowed_transitions():
-        raise ApiError(409, "invalid_transition", f"An order that is {order.status} cannot become {target}.")
-    with db.atomic():
-        if not order.move_to(target):
-            raise ApiError(409, "status_changed", "The order changed meanwhile; read it again.")
-        if target == "cancelled":
-            order.return_stock()   # what its checkout took goes back, as in the back-office
-        Activity.record("status_" + target, document=order, contact=order.contact_id, detail="API")
+    try:
+        documents.move(order, target, By(api_token=g.api_token))
+    except Refused as exc:
+        raise from_refusal(exc) from None
     return jsonify(serializers.document(Document.get_by_id(order.id)))

@@ -1,22 +1,18 @@
 """API: invoices, quotes and sales orders: create with lines, issue, void, read, list; manual
 payments and staff comments on a document.
 
-Totals are computed here from the lines (document_form.save_document, the editor's own
-writer); a client that sends a total is told it may not."""
+Totals are computed from the lines by app/documents.py, as for the back-office editor; a client
+that sends a total is told it may not. Every operation is a call to app/documents.py or
+app/comments.py; a refusal comes back as a 409 (or 422 on a field) with its code."""
 import datetime
-import secrets
 
 from flask import g, jsonify, url_for
 
-from .. import document_form as df
-from .. import money, webhooks
-from ..db import db
-from ..mail import recipient_language, send_template
-from ..models import (INVOICE, KINDS, ORDER, PAYABLE_STATUSES, QUOTE, STATUSES, Activity, Comment,
-                      Contact, Document, Payment, Person, Product, Settings, TaxRate)
-from .. import serializers
+from .. import comments, documents, money, serializers
+from ..documents import By, Refused
+from ..models import INVOICE, KINDS, ORDER, QUOTE, STATUSES, Contact, Document, Product, Settings, TaxRate
 from . import bp
-from .errors import ApiError
+from .errors import ApiError, from_refusal
 from .idempotency import idempotent
 from .validation import Body, Query, fetch, json_body, reference
 
@@ -66,13 +62,13 @@ def get_document(doc_id):
 # --- creating -------------------------------------------------------------------------------
 
 def read_lines(body, currency):
-    """Parse `lines` into the editor's rows (df.LineRow with .parsed and .net)."""
+    """Parse `lines` into documents.Line values."""
     data = body.data.get("lines")
     if not isinstance(data, list) or not data:
         body.error("lines", "Send at least one line.")
         return []
-    if len(data) > df.MAX_LINES:
-        body.error("lines", f"A document can have at most {df.MAX_LINES} lines.")
+    if len(data) > documents.MAX_LINES:
+        body.error("lines", f"A document can have at most {documents.MAX_LINES} lines.")
         return []
     taxes_by_id = {t.id: t for t in TaxRate.select()}
     rows = []
@@ -113,14 +109,11 @@ def read_lines(body, currency):
             line.error("unit_price", "This line's amount is too large.")
         body.errors.update(line.errors)
         if line.ok:
-            row = df.LineRow(index)
-            row.parsed = {"description": description, "qty_milli": quantity, "unit_price": price,
-                          "discount_bp": discount, "product": product,
-                          "taxes": [(t.name, t.rate_bp) for t in chosen]}
-            row.net = money.line_net(quantity, price, discount)
-            rows.append(row)
+            rows.append(documents.Line(description=description, qty_milli=quantity, unit_price=price,
+                                       discount_bp=discount, product=product,
+                                       taxes=[(t.name, t.rate_bp) for t in chosen]))
     if body.ok:
-        totals = df.preview_totals(rows)
+        totals = documents.totals(rows)
         if max([abs(totals["total"]), abs(totals["subtotal"])] + [abs(t[3]) for t in totals["taxes"]]) >= money.MAX_AMOUNT:
             body.error("lines", "The document's total is too large.")
     return rows
@@ -167,9 +160,8 @@ def read_document(data):
     return kind, header, number, rows, issue
 
 
-def _number_taken():
-    return ApiError(409, "number_taken", "Another document already has this number.",
-                    {"number": "Another document already has this number."})
+def _updated(doc):
+    return jsonify(serializers.document(Document.get_by_id(doc.id)))
 
 
 @bp.post("/documents")
@@ -177,19 +169,12 @@ def _number_taken():
 def create_document():
     """Create an invoice, quote or sales order with its lines (a draft, or issued at once)."""
     kind, header, number, rows, issue = read_document(json_body())
-    settings = Settings.get_solo()
-    with db.atomic():
-        # A number we chose can be taken meanwhile by another request: choose again.
-        for _attempt in range(1 if number else 5):
-            header["number"] = number or Document.next_number(kind, settings)
-            doc = df.save_document(kind, header, rows)
-            if doc is not None:
-                break
-        if doc is None:
-            raise _number_taken()
-        if issue:
-            doc.move_to("open")
-            Activity.record("status_open", document=doc, contact=doc.contact_id, detail="API")
+    try:
+        doc = documents.create(kind, header, rows, By(api_token=g.api_token), number=number, issue_now=issue)
+    except Refused as exc:
+        if exc.code == "number_taken":
+            raise ApiError(409, "number_taken", str(exc.message), {"number": str(exc.message)}) from None
+        raise from_refusal(exc) from None
     return _created(serializers.document(Document.get_by_id(doc.id)), url_for("api.get_document", doc_id=doc.id))
 
 
@@ -199,32 +184,22 @@ def create_document():
 def issue_document(doc_id):
     """Issue a draft: it becomes open and visible to the contact."""
     doc = fetch(Document, doc_id, "document")
-    if doc.status != "draft":
-        raise ApiError(409, "not_a_draft", "Only drafts can be issued.")
-    if not doc.ordered_lines().exists():
-        raise ApiError(409, "no_lines", "Add at least one line before issuing.")
-    with db.atomic():
-        if not doc.move_to("open"):
-            raise ApiError(409, "status_changed", "The document changed meanwhile; read it again.")
-        Activity.record("status_open", document=doc, contact=doc.contact_id, detail="API")
-    return jsonify(serializers.document(Document.get_by_id(doc.id)))
+    try:
+        documents.issue(doc, By(api_token=g.api_token))
+    except Refused as exc:
+        raise from_refusal(exc) from None
+    return _updated(doc)
 
 
 @bp.post("/documents/<int:doc_id>/void")
 def void_document(doc_id):
     """Void an invoice or quote (a draft or an open one without payments)."""
     doc = fetch(Document, doc_id, "document")
-    if doc.kind == ORDER:
-        raise ApiError(409, "use_order_status", "Orders are cancelled, not voided: POST /orders/{id}/status.")
-    if doc.amount_paid:
-        raise ApiError(409, "has_payments", "A document with payments cannot be voided.")
-    if "void" not in doc.allowed_transitions():
-        raise ApiError(409, "invalid_transition", f"A {doc.status} {doc.kind} cannot be voided.")
-    with db.atomic():
-        if not doc.move_to("void"):
-            raise ApiError(409, "status_changed", "The document changed meanwhile; read it again.")
-        Activity.record("status_void", document=doc, contact=doc.contact_id, detail="API")
-    return jsonify(serializers.document(Document.get_by_id(doc.id)))
+    try:
+        documents.void(doc, By(api_token=g.api_token))
+    except Refused as exc:
+        raise from_refusal(exc) from None
+    return _updated(doc)
 
 
 # --- payments and comments on a document ----------------------------------------------------
@@ -239,20 +214,10 @@ def record_payment(doc_id):
     paid_on = body.date("paid_on") or datetime.date.today()
     note = body.string("note", max_length=200)
     body.done()
-    if doc.status not in PAYABLE_STATUSES.get(doc.kind, ()):
-        raise ApiError(409, "not_payable", "Payments can be recorded only on open invoices and orders.")
-    if amount > doc.amount_due:
-        raise ApiError(422, "validation_failed", "Some fields are not valid.",
-                       {"amount": f"This is more than the amount due ({doc.amount_due})."})
-    with db.atomic():
-        if not doc.apply_payment(amount):
-            raise ApiError(409, "document_changed", "The document changed meanwhile; read it again.")
-        payment = Payment.create(document=doc, gateway="manual", amount=amount, currency=doc.currency,
-                                 status="succeeded", idempotency_key="manual-" + secrets.token_hex(16),
-                                 method_note=note, paid_at=datetime.datetime.combine(paid_on, datetime.time(12)))
-        Activity.record("payment_manual", document=doc, contact=doc.contact_id,
-                        detail=f"API: {money.amount_input(amount, doc.currency)} {doc.currency}")
-        webhooks.emit("payment.succeeded", webhooks.payment_data(payment))
+    try:
+        payment = documents.record_manual_payment(doc, amount, paid_on, note, By(api_token=g.api_token))
+    except Refused as exc:
+        raise from_refusal(exc) from None
     return _created(serializers.payment(payment), url_for("api.get_payment", payment_id=payment.id))
 
 
@@ -265,14 +230,5 @@ def post_comment(doc_id):
     body = Body(json_body(), ("body",))
     text = body.string("body", required=True, max_length=5000, multiline=True)
     body.done()
-    with db.atomic():
-        comment = Comment.create(document=doc, author_name=g.api_token.name, body=text)
-        Activity.record("comment", contact=doc.contact_id, document=doc, detail="API")
-        contact = doc.contact
-        if contact.portal_enabled and doc.status != "draft":
-            settings = Settings.get_solo()
-            for person in Person.select().where((Person.contact == contact) & (Person.active == True)):  # noqa: E712
-                send_template(person.email, "comment_contact", recipient_language(person), doc=doc,
-                              comment=comment, person=person, business=settings)
-        webhooks.emit("comment.created", webhooks.comment_data(comment))
+    comment = comments.post_by_business(doc, text, author_name=g.api_token.name)
     return _created(serializers.comment(comment), url_for("api.get_document", doc_id=doc.id))

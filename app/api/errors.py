@@ -3,6 +3,7 @@
 Views raise ApiError (or abort with a status); the handlers here turn it, and every other
 HTTP error raised on an API URL, into that shape with the right status."""
 from flask import jsonify
+from flask_babel import force_locale
 from werkzeug.exceptions import HTTPException
 
 # Stable machine codes per status, for errors raised without a more specific one.
@@ -67,6 +68,16 @@ def from_http_exception(exc):
         except AttributeError:
             headers["Retry-After"] = "60"
     return error_response(status, headers=headers)
+
+
+def from_refusal(exc):
+    """A domain refusal as the API's error: 422 on a field, 409 otherwise; messages in English
+    whatever the client's Accept-Language, as every other API message."""
+    with force_locale("en"):
+        message = str(exc.message)
+    if exc.field:
+        return ApiError(422, "validation_failed", "Some fields are not valid.", {exc.field: message})
+    return ApiError(409, exc.code, message)
 
 
 def register(bp):

@@ -7,9 +7,10 @@ import datetime
 from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_login import login_required
 
-from .. import comments, quotes, webhooks
+from .. import webhooks
 from ..db import compiled
 from ..web.htmx import render
+from .fragments import comments_context, decision_context
 from ..models import Activity, Document, Payment, Settings, utcnow
 
 bp = Blueprint("documents", __name__)
@@ -108,8 +109,8 @@ def document_context(doc):
     context = {"doc": doc, "lines": list(doc.ordered_lines()), "settings": Settings.get_solo(),
                "contact": g.person.contact, "logo_url": url_for("logo"),
                "payments": list(doc.payments.where(Payment.status == "succeeded").order_by(Payment.paid_at))}
-    context.update(comments.fragment_context(doc))
-    context.update(quotes.fragment_context(doc))
+    context.update(comments_context(doc))
+    context.update(decision_context(doc))
     return context
 
 

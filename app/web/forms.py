@@ -8,7 +8,7 @@ import re
 
 from flask_babel import gettext as _
 
-from .. import money
+from .. import comments, money
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -135,3 +135,13 @@ def _money_message(reason):
         "not a whole number": _("Enter a whole number."),
         "too large": _("This number is too large."),
     }.get(reason, _("Enter a valid number."))
+
+
+def read_comment(data):
+    """Validate a comment form (portal or back-office); returns (form, body or None)."""
+    form = Form(data)
+    if not form.raw("body").strip():
+        form.error("body", _("Write a comment before sending."))
+        return form, None
+    body = form.text("body", max_length=comments.MAX_LENGTH, multiline=True)
+    return form, (body if form.ok else None)

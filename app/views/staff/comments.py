@@ -3,6 +3,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ... import comments
+from ...web.forms import read_comment
 from ...models import Document
 from . import staff_blueprint
 
@@ -21,10 +22,10 @@ def answer(doc_id):
     doc = Document.get_or_none(Document.id == doc_id)
     if doc is None:
         abort(404)
-    form, body = comments.read_body(request.form)
+    form, body = read_comment(request.form)
     if body is None:
         flash(form.errors["body"], "error")
     else:
-        comments.post_by_staff(doc, g.staff, body)
+        comments.post_by_business(doc, body, staff=g.staff)
         flash(_("Your answer was posted."), "success")
     return redirect(url_for("staff.documents.show", doc_id=doc.id, _anchor="comments"), 303)

@@ -4,21 +4,21 @@ import datetime
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ... import comments, quotes
-from ... import document_form as df
-from ... import webhooks
-from ...db import db
-from ...web.forms import Form
-from ...web.htmx import render
+from ... import comments, documents, quotes
+from ...documents import By, Refused
 from ...models import KINDS, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate
 from ...money import amount_input
+from ...web.forms import Form
+from ...web.htmx import render
+from . import document_form as df
 from . import staff_blueprint
 
 bp = staff_blueprint("documents", "/documents")
 PAGE = 50
 
 
-def get_document(doc_id):
+def get_any_document(doc_id):
+    """Any document by id, whoever its contact (staff see them all), or 404."""
     doc = Document.get_or_none(Document.id == doc_id)
     if doc is None:
         abort(404)
@@ -93,7 +93,7 @@ def _editor_post(kind, doc=None):
     if len(rows) > df.MAX_LINES:
         form.error("lines", _("A document can have at most %(n)d lines.", n=df.MAX_LINES))
     if form.ok and not bad_rows:
-        saved = df.save_document(kind, header, rows, doc)
+        saved = documents.save_draft(kind, header, [r.parsed for r in rows], doc)
         if saved is not None:
             flash(_("%(number)s saved.", number=saved.number), "success")
             return redirect(url_for(".show", doc_id=saved.id), 303)
@@ -124,7 +124,7 @@ def totals(kind):
 @bp.get("/<int:doc_id>")
 def show(doc_id):
     """Show a document with its lines, totals, payments and status actions."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     payments = doc.payments.order_by(Payment.created_at.desc())
     activity = (Activity.select().where(Activity.document == doc).order_by(Activity.created_at.desc()).limit(30))
     pay_form = Form(values={"amount": amount_input(doc.amount_due, doc.currency),
@@ -136,7 +136,7 @@ def show(doc_id):
 @bp.get("/<int:doc_id>/edit")
 def edit(doc_id):
     """Show the editor for a draft."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     if not doc.editable:
         flash(_("Only drafts can be edited."), "error")
         return redirect(url_for(".show", doc_id=doc.id))
@@ -152,7 +152,7 @@ def edit(doc_id):
 @bp.post("/<int:doc_id>/edit")
 def update(doc_id):
     """Save a draft's changes."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     if not doc.editable:
         flash(_("Only drafts can be edited."), "error")
         return redirect(url_for(".show", doc_id=doc.id), 303)
@@ -162,38 +162,24 @@ def update(doc_id):
 @bp.post("/<int:doc_id>/status")
 def change_status(doc_id):
     """Issue, void, confirm, ship, deliver or cancel, if the current status allows it."""
-    doc = get_document(doc_id)
-    target = request.form.get("status", "")
-    if target == "void" and doc.amount_paid:
-        flash(_("A document with payments cannot be voided."), "error")
-    elif target == "open" and not doc.ordered_lines().exists():
-        flash(_("Add at least one line before issuing."), "error")
-    elif not move(doc, target):
-        flash(_("This change is not possible from the document's current status."), "error")
+    doc = get_any_document(doc_id)
+    try:
+        documents.move(doc, request.form.get("status", ""), By(staff=g.staff))
+    except Refused as exc:
+        flash(str(exc.message), "error")
     else:
         flash(_("%(number)s updated.", number=doc.number), "success")
     return redirect(url_for(".show", doc_id=doc.id), 303)
 
 
-def move(doc, target):
-    """Change the status; cancelling an order puts back the stock its checkout took, in the
-    same transaction, and only if this request is the one that cancelled it."""
-    with db.atomic():
-        if not doc.move_to(target):
-            return False
-        if doc.kind == "order" and target == "cancelled":
-            doc.return_stock()
-        Activity.record("status_" + target, staff=g.staff, document=doc, contact=doc.contact)
-    return True
-
-
 @bp.post("/<int:doc_id>/delete")
 def delete(doc_id):
     """Delete a draft (issued documents are voided, never deleted)."""
-    doc = get_document(doc_id)
-    deleted = Document.delete().where((Document.id == doc.id) & (Document.status == "draft")).execute()
-    if not deleted:
-        flash(_("Only drafts can be deleted."), "error")
+    doc = get_any_document(doc_id)
+    try:
+        documents.delete_draft(doc)
+    except Refused as exc:
+        flash(str(exc.message), "error")
         return redirect(url_for(".show", doc_id=doc.id), 303)
     flash(_("Draft %(number)s deleted.", number=doc.number), "success")
     return redirect(url_for(".index"), 303)
@@ -202,38 +188,19 @@ def delete(doc_id):
 @bp.post("/<int:doc_id>/payments")
 def record_payment(doc_id):
     """Record a payment received outside the portal (transfer, cash...)."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     form = Form(request.form)
     amount = form.amount("amount", doc.currency)
     paid_on = form.date("paid_on")
     note = form.text("note", max_length=200)
-    if amount == 0:
-        form.error("amount", _("Enter a number greater than zero."))
-    if form.ok and (doc.kind == "quote" or doc.status not in ("open", "confirmed", "shipped", "delivered")):
-        form.error("amount", _("Payments can be recorded only on issued invoices and orders."))
-    if form.ok and amount > doc.amount_due:
-        form.error("amount", _("This is more than the amount due (%(due)s).", due=amount_input(doc.amount_due, doc.currency)))
-    if form.ok and not record_manual_payment(doc, amount, paid_on, note):
-        form.error("amount", _("The document changed meanwhile; reload and try again."))
+    if form.ok:
+        try:
+            documents.record_manual_payment(doc, amount, paid_on, note, By(staff=g.staff))
+        except Refused as exc:
+            form.error(exc.field or "amount", str(exc.message))
     if not form.ok:
         payments = doc.payments.order_by(Payment.created_at.desc())
         return render_template("staff/documents/show.html", doc=doc, payments=payments, activity=[],
                                pay_form=form), 422
     flash(_("Payment recorded."), "success")
     return redirect(url_for(".show", doc_id=doc.id), 303)
-
-
-def record_manual_payment(doc, amount, paid_on, note):
-    """Add the payment and raise amount_paid only while it stays within the total."""
-    import secrets
-    paid_at = datetime.datetime.combine(paid_on, datetime.time(12))
-    with db.atomic():
-        if not doc.apply_payment(amount):
-            return False
-        payment = Payment.create(document=doc, gateway="manual", amount=amount, currency=doc.currency,
-                                 status="succeeded", idempotency_key="manual-" + secrets.token_hex(16),
-                                 method_note=note, paid_at=paid_at, created_by=g.staff)
-        webhooks.emit("payment.succeeded", webhooks.payment_data(payment))
-        Activity.record("payment_manual", staff=g.staff, document=doc, contact=doc.contact_id,
-                        detail=amount_input(amount, doc.currency) + " " + doc.currency)
-    return True

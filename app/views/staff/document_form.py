@@ -1,22 +1,18 @@
-"""Reading and saving the back-office document editor: header fields plus a list of lines.
+"""Reading the back-office document editor: header fields plus a list of lines.
 
 Lines arrive as lines-N-description, lines-N-qty, lines-N-price, lines-N-discount,
-lines-N-tax (repeated, TaxRate ids) and lines-N-sku. Totals are always computed here from
-the typed lines; nothing the browser sends as a total is read.
+lines-N-tax (repeated, TaxRate ids) and lines-N-sku. Totals are always computed from the
+typed lines (app/documents.py); nothing the browser sends as a total is read.
 """
 import datetime
 import re
 
 from flask_babel import gettext as _
-from peewee import IntegrityError
 
-from . import money
-from .db import db
-from .web.forms import Form
-from .models import (INVOICE, KINDS, ORDER, QUOTE, Contact, Document, DocumentLine, LineTax,
-                     Product, TaxRate, utcnow)
-
-MAX_LINES = 200
+from ... import documents, money
+from ...documents import MAX_LINES
+from ...models import INVOICE, ORDER, QUOTE, Contact, Product, TaxRate
+from ...web.forms import Form
 LINE_KEY = re.compile(r"^lines-(\d{1,4})-")
 
 
@@ -125,10 +121,10 @@ def _parse_row(row, currency, taxes_by_id):
         form.error("tax", _("A line cannot carry the same tax twice."))
     row.errors = form.errors
     if form.ok:
-        row.parsed = {"description": description, "qty_milli": qty, "unit_price": price,
-                      "discount_bp": discount, "product": product,
-                      "taxes": [(t.name, t.rate_bp) for t in chosen]}
-        row.net = money.line_net(qty, price, discount)
+        row.parsed = documents.Line(description=description, qty_milli=qty, unit_price=price,
+                                    discount_bp=discount, product=product,
+                                    taxes=[(t.name, t.rate_bp) for t in chosen])
+        row.net = row.parsed.net
 
 
 def read_header(data, kind, doc=None):
@@ -160,42 +156,9 @@ def read_header(data, kind, doc=None):
     return form, values
 
 
-def save_document(kind, header, rows, doc=None):
-    """Create or replace a draft document with its lines in one transaction.
-
-    Returns the document, or None when the number is already taken (the unique index decides)."""
-    assert kind in KINDS
-    try:
-        with db.atomic():
-            if doc is None:
-                doc = Document.create(kind=kind, **header)
-            else:
-                for key, value in header.items():
-                    setattr(doc, key, value)
-                doc.version += 1
-                doc.updated_at = utcnow()
-                doc.save()
-                DocumentLine.delete().where(DocumentLine.document == doc).execute()
-            for position, row in enumerate(rows):
-                p = row.parsed
-                line = DocumentLine.create(document=doc, position=position, product=p["product"],
-                                           description=p["description"], qty_milli=p["qty_milli"],
-                                           unit_price=p["unit_price"], discount_bp=p["discount_bp"],
-                                           net=row.net)
-                for name, rate in p["taxes"]:
-                    LineTax.create(line=line, name=name, rate_bp=rate)
-            doc.recompute()
-            doc.save()
-    except IntegrityError:
-        return None
-    return doc
-
-
 def preview_totals(rows):
     """Totals of the rows that parsed, for the live totals panel."""
-    good = [(r.parsed["qty_milli"], r.parsed["unit_price"], r.parsed["discount_bp"], r.parsed["taxes"])
-            for r in rows if r.parsed]
-    return money.compute_totals(good)
+    return documents.totals([r.parsed for r in rows if r.parsed])
 
 
 def default_dates(kind, settings, today=None):

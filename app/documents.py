@@ -1,0 +1,177 @@
+"""Documents: the business operations on invoices, quotes and sales orders, written once.
+
+The back-office, the API and the CLI parse their input, call these, and render or serialise
+what comes back. An operation that may not happen raises Refused with a stable code (the API
+sends it) and a message for a person (the back-office shows it); nothing is written then.
+Who acted is a By: a staff user, an API token, or the system."""
+import datetime
+import secrets
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
+
+from . import money, webhooks
+from .db import db
+from .models import (ORDER, PAYABLE_STATUSES, Activity, Document, DocumentLine, LineTax, Payment,
+                     utcnow)
+
+MAX_LINES = 200
+
+
+class Refused(Exception):
+    """The operation may not happen now. `code` is for programs, `message` for people."""
+
+    def __init__(self, code, message, field=None):
+        super().__init__(str(message))
+        self.code, self.message, self.field = code, message, field
+
+
+@dataclass(frozen=True)
+class By:
+    """Who acts: a staff user, an API token, or nobody (the system)."""
+    staff: object = None
+    api_token: object = None
+
+    def activity(self, detail=""):
+        """The Activity fields that record this actor."""
+        if self.api_token is not None:
+            return {"detail": f"API: {detail}" if detail else "API"}
+        return {"staff": self.staff, "detail": detail}
+
+
+@dataclass
+class Line:
+    """One document line, already validated by whoever read it."""
+    description: str
+    qty_milli: int
+    unit_price: int
+    discount_bp: int = 0
+    product: object = None
+    taxes: list = field(default_factory=list)   # [(name, rate_bp)]
+
+    @property
+    def net(self):
+        return money.line_net(self.qty_milli, self.unit_price, self.discount_bp)
+
+
+def totals(lines):
+    """Subtotal, taxes and total of these lines, by the rounding rule of app/money.py."""
+    return money.compute_totals([(x.qty_milli, x.unit_price, x.discount_bp, x.taxes) for x in lines])
+
+
+# --- drafts ---------------------------------------------------------------------------------
+
+def save_draft(kind, header, lines, doc=None):
+    """Create a draft, or replace a draft's header and lines, in one transaction.
+
+    Returns the document, or None when its number is already taken (the unique index decides)."""
+    if doc is not None and not doc.editable:
+        raise Refused("not_a_draft", _l("Only drafts can be edited."))
+    try:
+        with db.atomic():
+            if doc is None:
+                doc = Document.create(kind=kind, **header)
+            else:
+                for key, value in header.items():
+                    setattr(doc, key, value)
+                doc.version += 1
+                doc.updated_at = utcnow()
+                doc.save()
+                DocumentLine.delete().where(DocumentLine.document == doc).execute()
+            for position, line in enumerate(lines):
+                row = DocumentLine.create(document=doc, position=position, product=line.product,
+                                          description=line.description, qty_milli=line.qty_milli,
+                                          unit_price=line.unit_price, discount_bp=line.discount_bp,
+                                          net=line.net)
+                for name, rate in line.taxes:
+                    LineTax.create(line=row, name=name, rate_bp=rate)
+            doc.recompute()
+            doc.save()
+    except IntegrityError:
+        return None
+    return doc
+
+
+def create(kind, header, lines, by, number=None, issue_now=False, settings=None):
+    """A new draft (issued at once if asked). Without a number, the next free one: a number
+    we chose can be taken meanwhile by another request, so we choose again."""
+    from .models import Settings
+    settings = settings or Settings.get_solo()
+    doc = None
+    with db.atomic():
+        for _attempt in range(1 if number else 5):
+            doc = save_draft(kind, dict(header, number=number or Document.next_number(kind, settings)), lines)
+            if doc is not None:
+                break
+        if doc is None:
+            raise Refused("number_taken", _l("Another document already has this number."), field="number")
+        if issue_now:
+            move(doc, "open", by)
+    return doc
+
+
+def delete_draft(doc):
+    """Delete a draft; issued documents are voided, never deleted."""
+    deleted = Document.delete().where((Document.id == doc.id) & (Document.status == "draft")).execute()
+    if not deleted:
+        raise Refused("not_a_draft", _l("Only drafts can be deleted."))
+
+
+# --- status ---------------------------------------------------------------------------------
+
+def issue(doc, by):
+    """Issue a draft: it becomes open and visible to the contact."""
+    if doc.status != "draft":
+        raise Refused("not_a_draft", _l("Only drafts can be issued."))
+    move(doc, "open", by)
+
+
+def void(doc, by):
+    """Void an invoice or a quote that has no payments."""
+    move(doc, "void", by)
+
+
+def move(doc, target, by):
+    """Change the status if the current one allows it. Cancelling an order puts back the stock
+    its checkout took, in the same transaction, and only if this call is the one that moved it."""
+    if target == "void" and doc.kind == ORDER:
+        raise Refused("use_order_status", _l("Orders are cancelled, not voided."))
+    if target == "void" and doc.amount_paid:
+        raise Refused("has_payments", _l("A document with payments cannot be voided."))
+    if target == "open" and doc.status == "draft" and not doc.ordered_lines().exists():
+        raise Refused("no_lines", _l("Add at least one line before issuing."))
+    if target not in doc.allowed_transitions():
+        raise Refused("invalid_transition", _l("This change is not possible from the document's current status."))
+    with db.atomic():
+        if not doc.move_to(target):
+            raise Refused("status_changed", _l("The document changed meanwhile; reload and try again."))
+        if doc.kind == ORDER and target == "cancelled":
+            doc.return_stock()
+        Activity.record("status_" + target, document=doc, contact=doc.contact_id, **by.activity())
+
+
+# --- money ----------------------------------------------------------------------------------
+
+def record_manual_payment(doc, amount, paid_on, note, by):
+    """A payment received outside the portal (transfer, cash...): amount_paid rises only while
+    it stays within the total, in the transaction that writes the payment."""
+    if amount <= 0:
+        raise Refused("amount_not_positive", _l("Enter a number greater than zero."), field="amount")
+    if doc.status not in PAYABLE_STATUSES.get(doc.kind, ()):
+        raise Refused("not_payable", _l("Payments can be recorded only on issued invoices and orders."))
+    if amount > doc.amount_due:
+        raise Refused("over_amount_due", _l("This is more than the amount due (%(due)s).",
+                                            due=money.amount_input(doc.amount_due, doc.currency)),
+                      field="amount")
+    with db.atomic():
+        if not doc.apply_payment(amount):
+            raise Refused("document_changed", _l("The document changed meanwhile; reload and try again."))
+        payment = Payment.create(document=doc, gateway="manual", amount=amount, currency=doc.currency,
+                                 status="succeeded", idempotency_key="manual-" + secrets.token_hex(16),
+                                 method_note=note, paid_at=datetime.datetime.combine(paid_on, datetime.time(12)),
+                                 created_by=by.staff)
+        Activity.record("payment_manual", document=doc, contact=doc.contact_id,
+                        **by.activity(f"{money.amount_input(amount, doc.currency)} {doc.currency}"))
+        webhooks.emit("payment.succeeded", webhooks.payment_data(payment))
+    return payment

@@ -1,0 +1,104 @@
+"""One implementation per business operation: the back-office and the API call the same
+services (app/documents.py, app/comments.py) and so agree on what they allow and record."""
+import datetime
+
+import pytest
+
+from app import documents, jobs
+from app.api.auth import create_token
+from app.documents import By, Refused
+from app.models import Activity, Comment, Document, DocumentLine, Payment, Product
+from tests.factories import make_contact, make_document, make_person, make_product, settings
+
+
+@pytest.fixture
+def outbox(app, smtp_server):
+    app.config["SMTP_PORT"] = smtp_server.port
+    settings(notify_email="office@business.example", default_language="en")
+
+    def deliver():
+        with app.app_context():
+            jobs.run_due()
+        return [m.rcpt_tos[0] for m in smtp_server.messages]
+    return deliver
+
+
+@pytest.fixture
+def bearer(app):
+    return {"Authorization": "Bearer " + create_token("ERP System")[0]}
+
+
+@pytest.fixture
+def people(app):
+    contact = make_contact(name="Talleres Ruiz", portal_enabled=True)
+    return make_person(contact=contact, email="ana@ruiz.example"), contact
+
+
+def test_staff_comment_on_a_draft_mails_nobody_until_issued(staff, people, outbox):
+    person, contact = people
+    draft = make_document(contact, status="draft")
+    assert staff.post(f"/staff/documents/{draft.id}/comments", {"body": "Check the prices"}).status_code == 303
+    assert Comment.select().where(Comment.document == draft.id).count() == 1
+    assert person.email not in outbox()   # a link to a draft would be a 404 for them
+
+    staff.post(f"/staff/documents/{draft.id}/status", {"status": "open"})
+    assert Document.get_by_id(draft.id).status == "open"
+    staff.post(f"/staff/documents/{draft.id}/comments", {"body": "Here it is"})
+    assert person.email in outbox()
+
+
+def test_api_comment_on_a_draft_mails_nobody_either(client, bearer, people, outbox):
+    person, contact = people
+    draft = make_document(contact, status="draft")
+    resp = client.post(f"/api/v1/documents/{draft.id}/comments", json={"body": "Internal note"}, headers=bearer)
+    assert resp.status_code == 201
+    assert person.email not in outbox()
+    issued = make_document(contact, status="open")
+    client.post(f"/api/v1/documents/{issued.id}/comments", json={"body": "Ready"}, headers=bearer)
+    assert person.email in outbox()
+
+
+def test_back_office_and_api_refuse_voiding_a_paid_invoice_alike(app, staff, client, bearer, people):
+    _person, contact = people
+    doc = make_document(contact, status="open")
+    with app.app_context():
+        documents.record_manual_payment(doc, 100, datetime.date.today(), "transfer", By())
+    staff.post(f"/staff/documents/{doc.id}/status", {"status": "void"})
+    resp = client.post(f"/api/v1/documents/{doc.id}/void", headers=bearer)
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "has_payments"
+    assert Document.get_by_id(doc.id).status == "open" and Document.get_by_id(doc.id).amount_paid == 100
+    assert not Activity.select().where(Activity.action == "status_void").exists()
+
+
+def test_cancelling_an_order_returns_its_stock_once_whoever_cancels(staff, client, bearer, people):
+    _person, contact = people
+    product = make_product(stock=5)
+    orders = []
+    for _ in range(2):
+        order = make_document(contact, kind="order", status="open",
+                              lines=[("Drill", 2000, 1000, 0, [])])
+        # as checkout leaves it: the line took two units from stock
+        DocumentLine.update(product=product, stock_taken=2).where(DocumentLine.document == order).execute()
+        orders.append(order)
+    staff.post(f"/staff/documents/{orders[0].id}/status", {"status": "cancelled"})
+    client.post(f"/api/v1/orders/{orders[1].id}/status", json={"status": "cancelled"}, headers=bearer)
+    for order in orders:   # a second cancel is refused and returns nothing more
+        with pytest.raises(Refused) as refused:
+            documents.move(Document.get_by_id(order.id), "cancelled", By())
+        assert refused.value.code == "invalid_transition"
+    assert Product.get_by_id(product.id).stock == 9
+
+
+def test_manual_payment_rules_are_the_same_through_both_doors(staff, client, bearer, people):
+    _person, contact = people
+    doc = make_document(contact, status="open")
+    over = doc.total + 1
+    page = staff.post(f"/staff/documents/{doc.id}/payments", {"amount": f"{over / 100:.2f}",
+                                                               "paid_on": datetime.date.today().isoformat()})
+    assert page.status_code == 422
+    resp = client.post(f"/api/v1/documents/{doc.id}/payments", json={"amount": over}, headers=bearer)
+    assert resp.status_code == 422 and "amount" in resp.get_json()["error"]["fields"]
+    draft = make_document(contact, status="draft")
+    resp = client.post(f"/api/v1/documents/{draft.id}/payments", json={"amount": 100}, headers=bearer)
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "not_payable"
+    assert Payment.select().count() == 0

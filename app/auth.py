@@ -96,8 +96,3 @@ def sign_out():
         PortalSession.delete().where(PortalSession.sid_hash == _sid_hash(sid)).execute()
     logout_user()
     session.clear()
-
-
-def current_session():
-    sid = session.get("sid")
-    return PortalSession.get_or_none(PortalSession.sid_hash == _sid_hash(sid)) if isinstance(sid, str) else None

@@ -131,6 +131,13 @@ def soup(resp):
     return BeautifulSoup(resp.get_data(as_text=True), "html.parser")
 
 
+def error_text(resp, name):
+    """The message a form shows under field `name` (its #e-name element)."""
+    tag = soup(resp).find(id=f"e-{name}")
+    assert tag is not None, f"no #e-{name} in the page"
+    return tag.get_text(strip=True)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI a skipped test is a missing requirement, not a pass. The one exception is a test
     for the other database backend (reason "only on SQLite…"/"only on PostgreSQL…"): .ci/run

@@ -12,8 +12,8 @@ from app import create_app
 from app.cli import migrate_database
 from app.db import db, init_db
 
-# Browser and SMTP fixtures, shared: a session-scoped Playwright must exist only once.
-pytest_plugins = ["tests.browser", "tests.smtp"]
+# Browser, SMTP and webhook-receiver fixtures, shared: a session-scoped Playwright must exist only once.
+pytest_plugins = ["tests.browser", "tests.smtp", "tests.webhook_receiver"]
 
 PG_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
 
@@ -105,6 +105,28 @@ class Browser:
         found = csrf_from(resp.get_data(as_text=True)) if resp.mimetype == "text/html" else None
         self.token = found or self.token
         return resp
+
+
+class Api:
+    """A test client that sends the bearer token and JSON."""
+
+    def __init__(self, client, token):
+        self.client, self.token = client, token
+
+    def headers(self, extra=None):
+        headers = {"Authorization": f"Bearer {self.token}"}
+        headers.update(extra or {})
+        return headers
+
+    def get(self, url, **kw):
+        return self.client.get("/api/v1" + url, headers=self.headers(kw.pop("headers", None)), **kw)
+
+    def post(self, url, json=None, **kw):
+        return self.client.post("/api/v1" + url, json=json if json is not None else {},
+                                headers=self.headers(kw.pop("headers", None)), **kw)
+
+    def patch(self, url, json=None, **kw):
+        return self.client.patch("/api/v1" + url, json=json or {}, headers=self.headers(kw.pop("headers", None)), **kw)
 
 
 @pytest.fixture

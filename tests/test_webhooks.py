@@ -16,7 +16,7 @@ from app import jobs, webhooks
 from app.db import db
 from app.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from tests.conftest import soup
-from tests.factories import make_document, make_person
+from tests.factories import PASSWORD, make_document, make_person
 from tests.webhook_receiver import Receiver, assert_signed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -361,13 +361,13 @@ def test_editing_an_endpoint_keeps_values_on_error(app, staff):
 
 # --- events wired here -------------------------------------------------------------------------
 
-def test_portal_view_emits_document_viewed_once(app, allow_loopback, receiver, browser):
+def test_portal_view_emits_document_viewed_once(app, allow_loopback, receiver, auth):
     endpoint = make_endpoint(receiver.url, events=["document.viewed"])
-    person = make_person(password="correct horse battery")
+    person = make_person(password=PASSWORD)
     doc = make_document(person.contact)
-    browser.post("/login", {"email": person.email, "password": "correct horse battery"})
+    me = auth.login(person)
     for _ in range(2):   # a reload within minutes is the same view
-        assert browser.get(f"/documents/{doc.id}").status_code == 200
+        assert me.get(f"/documents/{doc.id}").status_code == 200
     run_due(app)
     [event] = receiver.events()
     assert event["type"] == "document.viewed"

@@ -3,29 +3,17 @@ are verified and applied once, amounts and currencies checked, the return URL th
 nothing paid by itself, double clicks, flagged payments, staff keys and lists, reconcile.
 
 Stripe is tests/fakes/stripe.py on a loopback port, reached through the official library."""
-import json
 import threading
 import time
 
 import pytest
 import requests
 
-from app.models import (Activity, Document, GatewayConfig, Payment, PaymentAllocation, PaymentEvent,
-                        utcnow)
-from tests.conftest import Browser, csrf_from, soup
-from tests.fakes.stripe import API_KEY, WEBHOOK_SECRET, stripe_fake, stripe_server  # noqa: F401
-from tests.factories import make_contact, make_document, make_person, settings
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def stripe_on(app, stripe_fake):  # noqa: F811
-    """Stripe configured for the business (test keys), the library pointed at the fake."""
-    app.config["STRIPE_API_BASE"] = stripe_fake.base_url
-    GatewayConfig.create(gateway="stripe", mode="test",
-                         test_credentials=json.dumps({"secret_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}))
-    return stripe_fake
+from app.models import Activity, Document, Payment, PaymentAllocation, PaymentEvent
+from tests.conftest import csrf_from, soup
+from tests.fakes.stripe import API_KEY
+from tests.factories import PASSWORD, make_contact, make_document, make_person
+from tests.payments import hosted, reload, send, sid_of
 
 
 @pytest.fixture
@@ -33,16 +21,9 @@ def person(app):
     return make_person(password=PASSWORD, contact=make_contact(name="Talleres Ruiz", gateways="stripe"))
 
 
-def signed_in(app, person):
-    browser = Browser(app.test_client())
-    browser.get("/login")
-    assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
-    return browser
-
-
 @pytest.fixture
-def me(app, person):
-    return signed_in(app, person)
+def me(auth, person):
+    return auth.login(person)
 
 
 @pytest.fixture
@@ -55,32 +36,11 @@ def start(me, doc, gateway="stripe", **fields):
     return me.post(f"/documents/{doc.id}/pay", {"gateway": gateway, **fields})
 
 
-def hosted(me, resp):
-    """Follow our step page to the gateway's page: its Refresh header and its link agree."""
-    assert resp.status_code == 303 and resp.headers["Location"].endswith("/go"), resp.headers.get("Location")
-    page = me.get(resp.headers["Location"])
-    link = soup(page).select_one("#go a#continue")["href"]
-    assert page.status_code == 200 and page.headers["Refresh"] == f"0;url={link}"
-    return link
-
-
-def sid_of(me, resp):
-    return hosted(me, resp).rsplit("/", 1)[1]
-
-
-def send(client, msg):
-    return client.post("/webhooks/stripe", data=msg.body, headers=msg.headers)
-
-
 def paid_through_stripe(me, doc, fake):
     """Start, pay on the fake's page (event to the outbox), return the signed message."""
     sid = sid_of(me, start(me, doc))
     fake.complete(sid)
     return fake.outbox[-1], sid
-
-
-def reload(doc):
-    return Document.get_by_id(doc.id)
 
 
 # --- the pay block ------------------------------------------------------------------------
@@ -100,12 +60,12 @@ def test_sidebar_offers_only_gateways_enabled_for_the_contact_and_configured(me,
     assert form.find("input", attrs={"name": "csrf_token"})
 
 
-def test_no_pay_block_without_an_enabled_gateway_or_without_anything_due(app, stripe_on):
+def test_no_pay_block_without_an_enabled_gateway_or_without_anything_due(auth, stripe_on):
     nobody = make_person(password=PASSWORD, contact=make_contact(gateways=""))
     doc = make_document(nobody.contact)
-    assert soup(signed_in(app, nobody).get(f"/documents/{doc.id}")).find(id="pay") is None
+    assert soup(auth.login(nobody).get(f"/documents/{doc.id}")).find(id="pay") is None
     someone = make_person(password=PASSWORD, contact=make_contact(gateways="stripe"))
-    browser = signed_in(app, someone)
+    browser = auth.login(someone)
     paid = make_document(someone.contact, status="paid", amount_paid=12100)
     void = make_document(someone.contact, status="void")
     quote = make_document(someone.contact, kind="quote")
@@ -116,7 +76,7 @@ def test_no_pay_block_without_an_enabled_gateway_or_without_anything_due(app, st
     assert soup(browser.get(f"/documents/{order.id}")).select_one("#pay button#pay-stripe")
 
 
-def test_no_pay_block_when_the_business_has_no_keys(me, invoice, stripe_fake):  # noqa: F811
+def test_no_pay_block_when_the_business_has_no_keys(me, invoice, stripe_fake):
     assert soup(me.get(f"/documents/{invoice.id}")).find(id="pay") is None
 
 
@@ -409,11 +369,11 @@ def test_on_return_we_ask_stripe_and_a_paid_session_settles_without_the_webhook(
     assert reload(invoice).amount_paid == 12100
 
 
-def test_someone_elses_payment_pages_are_404(app, me, invoice, stripe_on):
+def test_someone_elses_payment_pages_are_404(auth, me, invoice, stripe_on):
     start(me, invoice)
     payment = Payment.get()
     other = make_person(password=PASSWORD, contact=make_contact(gateways="stripe"))
-    browser = signed_in(app, other)
+    browser = auth.login(other)
     for path in ("go", "return", "cancel", "receipt"):
         assert browser.get(f"/payments/{payment.id}/{path}").status_code == 404
     assert Payment.get().returned_at is None and Payment.get().status == "pending"

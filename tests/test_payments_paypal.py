@@ -8,13 +8,12 @@ import pytest
 
 from app.models import Activity, GatewayConfig, Payment, PaymentEvent
 from tests.conftest import soup
-from tests.fakes import paypal_fake  # noqa: F401
-from tests.factories import make_contact, make_document, make_person
-from tests.test_payments import PASSWORD, hosted, reload, signed_in
+from tests.factories import PASSWORD, make_contact, make_document, make_person
+from tests.payments import hosted, reload
 
 
 @pytest.fixture
-def paypal(app, paypal_fake):  # noqa: F811
+def paypal(app, paypal_fake):
     app.config["PAYPAL_API_BASE"] = paypal_fake.base_url
     GatewayConfig.create(gateway="paypal", mode="test", test_credentials=json.dumps({
         "client_id": paypal_fake.client_id, "client_secret": paypal_fake.client_secret,
@@ -28,8 +27,8 @@ def person(app):
 
 
 @pytest.fixture
-def me(app, person):
-    return signed_in(app, person)
+def me(auth, person):
+    return auth.login(person)
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@ transaction and never below zero, one order per form however often it is sent, m
 business and the person; staff cancelling an order returns its stock."""
 import datetime
 import json
-import threading
+from functools import partial
 
 import pytest
 
 from app.db import db
 from app.models import CartItem, Document, DocumentLine, Job, LineTax, Product
+from tests.concurrency import race
 from tests.conftest import soup
 from tests.factories import make_contact, make_document, make_product, make_tax, settings
 
@@ -30,6 +31,10 @@ def place(browser, **changes):
     values = checkout_form(browser)
     values.update(changes)
     return browser.post("/checkout/", values)
+
+
+def buy(browser, values):
+    return browser.post("/checkout/", values).status_code
 
 
 def mails():
@@ -225,17 +230,7 @@ def test_twenty_buyers_for_the_last_unit_make_exactly_one_order(auth):
         add(browser, last, 1)
         buyers.append((browser, checkout_form(browser)))
     db.close()   # the test's own connection goes back: twenty requests may each need one
-    start, results = threading.Barrier(len(buyers)), []
-
-    def buy(browser, values):
-        start.wait()
-        results.append(browser.post("/checkout/", values).status_code)
-
-    threads = [threading.Thread(target=buy, args=buyer) for buyer in buyers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race(*(partial(buy, *buyer) for buyer in buyers))
     db.connect(reuse_if_open=True)
     assert sorted(results) == [303] + [422] * 19
     assert Document.select().count() == 1 and DocumentLine.select().count() == 1
@@ -251,18 +246,12 @@ def test_the_same_form_sent_twice_at_once_makes_one_order(auth, shopper):
     twin = auth.login(shopper.person)
     twin.get("/cart/")
     db.close()
-    start, results = threading.Barrier(2), []
 
     def send(browser):
-        start.wait()
         resp = browser.post("/checkout/", dict(values, csrf_token=browser.token))
-        results.append((resp.status_code, resp.headers.get("Location")))
+        return resp.status_code, resp.headers.get("Location")
 
-    threads = [threading.Thread(target=send, args=(b,)) for b in (shopper, twin)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race(lambda: send(shopper), lambda: send(twin))
     db.connect(reuse_if_open=True)
     order = Document.get()
     assert Document.select().count() == 1 and Product.get_by_id(hammer.id).stock == 3
@@ -277,17 +266,7 @@ def test_two_buyers_of_different_products_at_once_get_different_numbers(auth):
         add(browser, product, 1)
         buyers.append((browser, checkout_form(browser)))
     db.close()
-    start, results = threading.Barrier(len(buyers)), []
-
-    def buy(browser, values):
-        start.wait()
-        results.append(browser.post("/checkout/", values).status_code)
-
-    threads = [threading.Thread(target=buy, args=b) for b in buyers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race(*(partial(buy, *buyer) for buyer in buyers))
     db.connect(reuse_if_open=True)
     assert results == [303] * 6
     assert len({d.number for d in Document.select()}) == 6

@@ -1,12 +1,13 @@
 """Comments on documents and quote approval: fragments, validation, escaping, races, mail."""
 import datetime
-import threading
+from functools import partial
 
 import pytest
 
 from app import jobs
 from app.models import Comment, Document, QuoteDecision
 from tests.conftest import soup
+from tests.concurrency import race
 from tests.factories import PASSWORD, make_contact, make_document, make_person, settings
 
 HOSTILE = ('<script>alert(1)</script> <img src=x onerror="alert(2)"> '
@@ -208,15 +209,11 @@ def test_two_simultaneous_accepts_record_one_decision(auth, person):
     browsers = [auth.login(person) for _ in range(2)]
     for b in browsers:
         b.get(f"/documents/{quote.id}")
-    barrier, statuses = threading.Barrier(2), []
 
     def accept(b):
-        barrier.wait()
-        statuses.append(b.post(f"/documents/{quote.id}/decision",
-                               {"decision": "accept", "signer_name": "Ana", "accept_terms": "1"}).status_code)
-    threads = [threading.Thread(target=accept, args=(b,)) for b in browsers]
-    [t.start() for t in threads]
-    [t.join(10) for t in threads]
+        return b.post(f"/documents/{quote.id}/decision",
+                      {"decision": "accept", "signer_name": "Ana", "accept_terms": "1"}).status_code
+    statuses = race(*(partial(accept, b) for b in browsers), timeout=10)
     assert sorted(statuses) == [303, 409]
     assert QuoteDecision.select().count() == 1
 

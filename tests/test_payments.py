@@ -3,13 +3,13 @@ are verified and applied once, amounts and currencies checked, the return URL th
 nothing paid by itself, double clicks, flagged payments, staff keys and lists, reconcile.
 
 Stripe is tests/fakes/stripe.py on a loopback port, reached through the official library."""
-import threading
 import time
 
 import pytest
 import requests
 
 from app.models import Activity, Document, Payment, PaymentAllocation, PaymentEvent
+from tests.concurrency import race
 from tests.conftest import csrf_from, soup
 from tests.fakes.stripe import API_KEY
 from tests.factories import PASSWORD, make_contact, make_document, make_person
@@ -156,17 +156,11 @@ def test_two_clicks_at_the_same_moment_start_one_payment(app, live_server, perso
     session.post(live_server.url + "/login", data={"email": person.email, "password": PASSWORD,
                                                     "csrf_token": token}, allow_redirects=False)
     token = csrf_from(session.get(f"{live_server.url}/documents/{invoice.id}").text)
-    barrier, answers = threading.Barrier(3), []
 
     def click():
-        barrier.wait()
-        answers.append(session.post(f"{live_server.url}/documents/{invoice.id}/pay", allow_redirects=False,
-                                    data={"gateway": "stripe", "csrf_token": token}, timeout=30))
-    threads = [threading.Thread(target=click) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+        return session.post(f"{live_server.url}/documents/{invoice.id}/pay", allow_redirects=False,
+                            data={"gateway": "stripe", "csrf_token": token}, timeout=30)
+    answers = race(click, click, click, timeout=30)
     assert [a.status_code for a in answers] == [303, 303, 303]
     assert len({a.headers["Location"] for a in answers}) == 1
     assert Payment.select().count() == 1 and stripe_on.created == 1
@@ -233,13 +227,9 @@ def test_two_events_for_one_session_at_once_apply_it_once(app, live_server, me, 
     msg, sid = paid_through_stripe(me, invoice, stripe_on)
     other = stripe_on.event("checkout.session.async_payment_succeeded", stripe_on.registry("sessions")[sid])
     url = live_server.url + "/webhooks/stripe"
-    out = []
-    threads = [threading.Thread(target=lambda m=m: out.extend(stripe_on.deliver(m, url=url))) for m in (msg, other)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(s for s, _ in out) == [200, 200]
+    [first], [second] = race(lambda: stripe_on.deliver(msg, url=url), lambda: stripe_on.deliver(other, url=url),
+                             timeout=30)
+    assert sorted(status for status, _body in (first, second)) == [200, 200]
     assert reload(invoice).amount_paid == 12100
     assert sorted(e.outcome for e in PaymentEvent.select()) == ["already applied", "applied"]
 

@@ -2,11 +2,11 @@
 amount due, approval, capture by us (on return, on the approval webhook, or by reconcile),
 webhooks verified with PayPal's verify API, applied once, amounts checked."""
 import json
-import threading
 
 import pytest
 
 from app.models import Activity, GatewayConfig, Payment, PaymentEvent
+from tests.concurrency import race
 from tests.conftest import soup
 from tests.factories import PASSWORD, make_contact, make_document, make_person
 from tests.payments import hosted, reload
@@ -222,16 +222,10 @@ def test_concurrent_returns_capture_once(app, live_server, me, invoice, paypal):
     token = csrf_from(session.get(live_server.url + "/login").text)
     session.post(live_server.url + "/login", data={"email": invoice.contact.people[0].email, "password": PASSWORD,
                                                     "csrf_token": token}, allow_redirects=False)
-    barrier, codes = threading.Barrier(3), []
 
     def back():
-        barrier.wait()
-        codes.append(session.get(f"{live_server.url}/payments/{payment.id}/return", allow_redirects=False,
-                                 timeout=30).status_code)
-    threads = [threading.Thread(target=back) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+        return session.get(f"{live_server.url}/payments/{payment.id}/return", allow_redirects=False,
+                           timeout=30).status_code
+    codes = race(back, back, back, timeout=30)
     assert codes == [303, 303, 303]
     assert len(paypal.captures) == 1 and reload(invoice).amount_paid == 12100

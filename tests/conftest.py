@@ -1,5 +1,6 @@
 """Fixtures in the flaskr manner: app, client, runner, a signed-in staff client, `auth` for
-portal sign-in, a signed-in shopper; and the helpers tests share (Browser, Api, soup).
+portal sign-in, a signed-in shopper, Stripe switched on against its fake; and the helpers tests
+share (Browser, Api, soup, error_text).
 
 The database is a migrated SQLite file per test, or, when DATABASE_URL points to
 PostgreSQL, the `test` database migrated once per run and truncated between tests."""
@@ -197,7 +198,7 @@ def shopper(auth):
 
 @pytest.fixture
 def stripe_on(app, stripe_fake):
-    """Stripe configured for the business (test keys), the library pointed at the fake."""
+    """Stripe configured for the business (the fake's test keys), the library pointed at the fake."""
     app.config["STRIPE_API_BASE"] = stripe_fake.base_url
     GatewayConfig.create(gateway="stripe", mode="test",
                          test_credentials=json.dumps({"secret_key": stripe_fake.api_key,

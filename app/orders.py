@@ -13,7 +13,7 @@ import json
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from . import money
+from . import money, webhooks
 from .db import db, is_sqlite
 from .mail import recipient_language, send_template
 from .models import ORDER, Activity, CartItem, Document, DocumentLine, LineTax, Product, Settings, utcnow
@@ -253,10 +253,6 @@ def _notify(order, person, settings):
     if to_business:
         send_template(to_business, "order_business", settings.default_language, reply_to=person.email, **context)
     send_template(person.email, "order_person", recipient_language(person), **context)
-    try:
-        from . import webhooks
-    except ImportError:
-        return
     webhooks.emit("order.created", webhooks.document_data(order))
 
 

@@ -318,11 +318,6 @@ def _finish(delivery, status, code, error):
     WebhookDelivery.update(changes).where(WebhookDelivery.id == delivery.id).execute()
 
 
-def recent_deliveries(endpoint, limit=50):
-    return (WebhookDelivery.select().where(WebhookDelivery.endpoint == endpoint)
-            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit))
-
-
 def retry_window():
     """How long deliveries keep being retried, for the staff page."""
     return datetime.timedelta(seconds=sum(jobs.backoff(n) for n in range(1, ATTEMPTS)))

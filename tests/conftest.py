@@ -1,7 +1,10 @@
-"""Fixtures in the flaskr manner: app, client, runner, a signed-in staff client.
+"""Fixtures in the flaskr manner: app, client, runner, a signed-in staff client, `auth` for
+portal sign-in, a signed-in shopper, Stripe switched on against its fake; and the helpers tests
+share (Browser, Api, soup, error_text).
 
 The database is a migrated SQLite file per test, or, when DATABASE_URL points to
 PostgreSQL, the `test` database migrated once per run and truncated between tests."""
+import json
 import os
 import shutil
 
@@ -11,9 +14,12 @@ from bs4 import BeautifulSoup
 from app import create_app
 from app.cli import migrate_database
 from app.db import db, init_db
+from app.models import GatewayConfig
+from tests.factories import PASSWORD, make_contact, make_person, make_staff
 
-# Browser and SMTP fixtures, shared: a session-scoped Playwright must exist only once.
-pytest_plugins = ["tests.browser", "tests.smtp"]
+# Fixtures of the browser, the SMTP server, the webhook receiver and the payment providers' fakes,
+# shared: a session-scoped Playwright (or fake Stripe) must exist only once.
+pytest_plugins = ["tests.browser", "tests.smtp", "tests.webhook_receiver", "tests.fakes", "tests.fakes.stripe"]
 
 PG_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
 
@@ -107,6 +113,28 @@ class Browser:
         return resp
 
 
+class Api:
+    """A test client that sends the bearer token and JSON."""
+
+    def __init__(self, client, token):
+        self.client, self.token = client, token
+
+    def headers(self, extra=None):
+        headers = {"Authorization": f"Bearer {self.token}"}
+        headers.update(extra or {})
+        return headers
+
+    def get(self, url, **kw):
+        return self.client.get("/api/v1" + url, headers=self.headers(kw.pop("headers", None)), **kw)
+
+    def post(self, url, json=None, **kw):
+        return self.client.post("/api/v1" + url, json=json if json is not None else {},
+                                headers=self.headers(kw.pop("headers", None)), **kw)
+
+    def patch(self, url, json=None, **kw):
+        return self.client.patch("/api/v1" + url, json=json or {}, headers=self.headers(kw.pop("headers", None)), **kw)
+
+
 @pytest.fixture
 def browser(client):
     return Browser(client)
@@ -114,21 +142,79 @@ def browser(client):
 
 @pytest.fixture
 def staff_user(app):
-    from tests.factories import make_staff
     return make_staff()
 
 
 @pytest.fixture
 def staff(browser, staff_user):
     """A Browser signed in to the back-office."""
-    resp = browser.post("/staff/login", {"email": staff_user.email, "password": "correct horse battery"})
+    resp = browser.post("/staff/login", {"email": staff_user.email, "password": PASSWORD})
     assert resp.status_code == 303, resp.get_data(as_text=True)
     browser.get("/staff/contacts/")  # sign-in starts a new session: pick up its CSRF token
     return browser
 
 
+class PortalAuth:
+    """Portal sign-in through the real form, in the manner of flaskr's `auth` fixture.
+
+    Unlike flaskr's, each login() answers a new Browser with its own cookies: tests here often
+    need two people or two devices at once, and the `browser` fixture may be the staff member's."""
+
+    def __init__(self, app):
+        self.app = app
+        self.last = None
+
+    def login(self, person, password=PASSWORD):
+        """A Browser signed in as `person` (also at its .person)."""
+        browser = Browser(self.app.test_client())
+        browser.get("/login")
+        resp = browser.post("/login", {"email": person.email, "password": password})
+        assert resp.status_code == 303, resp.get_data(as_text=True)
+        browser.get("/")   # sign-in starts a new session: pick up its CSRF token
+        browser.person = person
+        self.last = browser
+        return browser
+
+    def login_new_person(self, contact=None, **fields):
+        """A Browser signed in as a new person of `contact` (of a new contact if None)."""
+        return self.login(make_person(contact=contact, password=PASSWORD, **fields))
+
+    def logout(self, browser=None):
+        """Sign out of `browser`, the last one signed in unless told."""
+        return (browser or self.last).post("/logout")
+
+
+@pytest.fixture
+def auth(app):
+    return PortalAuth(app)
+
+
+@pytest.fixture
+def shopper(auth):
+    """A signed-in person whose contact has catalog access and no discount."""
+    return auth.login_new_person(make_contact(name="Talleres Ruiz", catalog_enabled=True,
+                                              shipping_address="Calle Mayor 1\n28001 Madrid"))
+
+
+@pytest.fixture
+def stripe_on(app, stripe_fake):
+    """Stripe configured for the business (the fake's test keys), the library pointed at the fake."""
+    app.config["STRIPE_API_BASE"] = stripe_fake.base_url
+    GatewayConfig.create(gateway="stripe", mode="test",
+                         test_credentials=json.dumps({"secret_key": stripe_fake.api_key,
+                                                      "webhook_secret": stripe_fake.webhook_secret}))
+    return stripe_fake
+
+
 def soup(resp):
     return BeautifulSoup(resp.get_data(as_text=True), "html.parser")
+
+
+def error_text(resp, name):
+    """The message a form shows under field `name` (its #e-name element)."""
+    tag = soup(resp).find(id=f"e-{name}")
+    assert tag is not None, f"no #e-{name} in the page"
+    return tag.get_text(strip=True)
 
 
 def pytest_sessionfinish(session, exitstatus):

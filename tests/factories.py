@@ -1,12 +1,17 @@
-"""Small factory helpers: make_contact(), make_document(contact, lines=...), ..."""
+"""Small factory helpers: make_contact(), make_document(contact, lines=...), ..., and the bytes
+of small images for upload tests."""
 import datetime
 import itertools
+import struct
+import zlib
 
 from app import money
 from app.db import db
 from app.models import (Category, Contact, Document, DocumentLine, LineTax, Person, Product,
                         ProductTax, Settings, StaffUser, TaxRate)
 from app.passwords import hash_password
+
+PASSWORD = "correct horse battery"   # what make_staff gives, and what portal tests give people
 
 _seq = itertools.count(1)
 _HASH = {}
@@ -18,7 +23,7 @@ def _hash(password):
     return _HASH[password]
 
 
-def make_staff(email=None, password="correct horse battery", name="Staff Member"):
+def make_staff(email=None, password=PASSWORD, name="Staff Member"):
     return StaffUser.create(email=email or f"staff{next(_seq)}@example.com", name=name,
                             password_hash=_hash(password))
 
@@ -81,3 +86,20 @@ def settings(**changes):
     if changes:
         Settings.save_values(changes)
     return Settings.get_solo()
+
+
+def png_bytes(size=None):
+    """A real 1×1 PNG, padded with a trailing chunk to `size` bytes when asked."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    body = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")))
+    if size:
+        body += chunk(b"teXt", b"x" * (size - len(body) - 12 - 12))
+    return body + chunk(b"IEND", b"")
+
+
+# Enough of each format for the upload checks to recognise it by its magic bytes.
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+GIF = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32

@@ -6,31 +6,9 @@ import pytest
 from app.api.auth import create_token
 from app.models import (AccessLink, Activity, ApiToken, Category, Comment, Contact, Document, Job,
                         Payment, Product, QuoteDecision, WebhookDelivery, WebhookEndpoint, utcnow)
-from tests.conftest import soup
+from tests.conftest import Api, soup
 from tests.factories import (make_category, make_contact, make_document, make_person, make_product,
                              make_tax, settings)
-
-
-class Api:
-    """A test client that sends the bearer token and JSON."""
-
-    def __init__(self, client, token):
-        self.client, self.token = client, token
-
-    def headers(self, extra=None):
-        headers = {"Authorization": f"Bearer {self.token}"}
-        headers.update(extra or {})
-        return headers
-
-    def get(self, url, **kw):
-        return self.client.get("/api/v1" + url, headers=self.headers(kw.pop("headers", None)), **kw)
-
-    def post(self, url, json=None, **kw):
-        return self.client.post("/api/v1" + url, json=json if json is not None else {},
-                                headers=self.headers(kw.pop("headers", None)), **kw)
-
-    def patch(self, url, json=None, **kw):
-        return self.client.patch("/api/v1" + url, json=json or {}, headers=self.headers(kw.pop("headers", None)), **kw)
 
 
 @pytest.fixture

@@ -6,19 +6,14 @@ import json
 from app import jobs, webhooks
 from app.api.auth import create_token
 from app.models import WebhookDelivery
-from tests.conftest import soup
+from tests.conftest import Api, soup
 from tests.factories import make_tax
-from tests.test_api import Api
-from tests.test_webhooks import Receiver, assert_signed
+from tests.webhook_receiver import assert_signed
 
 
-def test_api_only_scenario(app, client, browser):
+def test_api_only_scenario(app, client, browser, receiver):
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True   # the receiver is on 127.0.0.1
-    receiver = Receiver().start()
-    try:
-        _scenario(app, Api(client, create_token("ERP")[0]), browser, receiver)
-    finally:
-        receiver.stop()
+    _scenario(app, Api(client, create_token("ERP")[0]), browser, receiver)
 
 
 def _scenario(app, api, browser, receiver):

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.models import GatewayConfig, Payment, PaymentEvent
-from tests.fakes import paypal_fake, square_fake  # noqa: F401
-from tests.fakes.stripe import API_KEY, WEBHOOK_SECRET, stripe_fake, stripe_server  # noqa: F401
+from tests.fakes.stripe import API_KEY, WEBHOOK_SECRET
 from tests.factories import make_contact, make_document, make_person
 from tests.browser import portal_sign_in
 
@@ -66,23 +65,23 @@ def pay_and_check(page, live_server, name, fake, gateway_button):
         assert fh.read(5) == b"%PDF-"
 
 
-def test_pay_an_invoice_with_stripe(app, page, live_server, stripe_fake):  # noqa: F811
+def test_pay_an_invoice_with_stripe(app, page, live_server, stripe_fake):
     configure(app, live_server, "stripe", stripe_fake)
     pay_and_check(page, live_server, "stripe", stripe_fake, "#pay")
 
 
-def test_pay_an_invoice_with_paypal(app, page, live_server, paypal_fake):  # noqa: F811
+def test_pay_an_invoice_with_paypal(app, page, live_server, paypal_fake):
     configure(app, live_server, "paypal", paypal_fake)
     pay_and_check(page, live_server, "paypal", paypal_fake, "#approve")
 
 
-def test_pay_an_invoice_with_square(app, page, live_server, square_fake):  # noqa: F811
+def test_pay_an_invoice_with_square(app, page, live_server, square_fake):
     configure(app, live_server, "square", square_fake)
     square_fake.notification_url = f"{live_server.url}/webhooks/square"   # as configured at Square
     pay_and_check(page, live_server, "square", square_fake, "#pay")
 
 
-def test_processing_until_the_webhook_then_paid_without_reloading(app, page, live_server, stripe_fake):  # noqa: F811
+def test_processing_until_the_webhook_then_paid_without_reloading(app, page, live_server, stripe_fake):
     configure(app, live_server, "stripe", stripe_fake)
     person = make_person(password=PASSWORD, contact=make_contact(gateways="stripe"))
     invoice = make_document(person.contact, number="F-2026-0102")

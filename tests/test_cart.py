@@ -3,9 +3,8 @@ the badge out of band, the same forms without JavaScript, reorder from a past or
 import pytest
 
 from app.models import CartItem, Document, DocumentLine, Product
-from tests.conftest import Browser, soup
+from tests.conftest import soup
 from tests.factories import make_contact, make_document, make_product, settings
-from tests.test_catalog import PASSWORD, shopper, sign_in  # noqa: F401  (a fixture)
 
 HX = {"HX-Request": "true"}
 BAD_QUANTITIES = [("-1", "at least 1"), ("0", "at least 1"), ("1.5", "whole number"), ("1e9", "whole number"),
@@ -101,8 +100,8 @@ def test_inactive_hidden_and_unknown_products_cannot_be_added(shopper, kind):
     assert items(shopper) == {}
 
 
-def test_posted_prices_and_discounts_are_ignored(app):
-    browser = sign_in(app, make_contact(catalog_enabled=True, discount_bp=500))
+def test_posted_prices_and_discounts_are_ignored(auth):
+    browser = auth.login_new_person(make_contact(catalog_enabled=True, discount_bp=500))
     product = make_product("Hammer", price=2000)
     add(browser, product, "2", price="1", unit_price="1", unit_price_seen="1", discount="100", discount_bp="10000",
         total="0")
@@ -190,21 +189,19 @@ def test_unavailable_and_repriced_products_are_flagged_before_checkout(shopper):
     assert page.find(id="checkout-link") and page.find(id=f"price-changed-{hammer.id}") is None
 
 
-def test_cart_survives_sign_out_and_follows_to_another_device(app, shopper):
+def test_cart_survives_sign_out_and_follows_to_another_device(auth, shopper):
     hammer = make_product("Hammer")
     add(shopper, hammer, "2")
-    shopper.post("/logout")
-    other = Browser(app.test_client())
-    other.get("/login")
-    other.post("/login", {"email": shopper.person.email, "password": PASSWORD})
+    auth.logout(shopper)
+    other = auth.login(shopper.person)
     page = soup(other.get("/cart/"))
     assert page.find(id=f"cart-qty-{hammer.id}")["value"] == "2" and badge(page) == "2"
 
 
-def test_carts_are_per_contact(app, shopper):
+def test_carts_are_per_contact(auth, shopper):
     hammer = make_product("Hammer")
     add(shopper, hammer, "2")
-    other = sign_in(app, make_contact(catalog_enabled=True))
+    other = auth.login_new_person(make_contact(catalog_enabled=True))
     assert soup(other.get("/cart/")).find(id="cart-empty")
     assert other.post(f"/cart/items/{hammer.id}", {"quantity": "5"}).status_code == 404
     other.post(f"/cart/items/{hammer.id}/remove")
@@ -237,14 +234,14 @@ def test_reorder_puts_products_back_at_todays_prices_and_skips_unavailable(shopp
     assert "Old saw" in flashes[1].get_text() and "not added" in flashes[1].get_text()
 
 
-def test_reorder_only_of_ones_own_orders(app, shopper):
+def test_reorder_only_of_ones_own_orders(auth, shopper):
     other_order = past_order(make_contact(catalog_enabled=True), [make_product("Hammer")], number="SO-X")
     invoice = make_document(shopper.person.contact, kind="invoice")
     for doc in (other_order, invoice):
         assert shopper.post(f"/cart/reorder/{doc.id}").status_code == 404
     assert items(shopper) == {}
     assert soup(shopper.get(f"/documents/{invoice.id}")).find(id="reorder") is None
-    no_catalog = sign_in(app, make_contact(catalog_enabled=False))
+    no_catalog = auth.login_new_person(make_contact(catalog_enabled=False))
     own = past_order(no_catalog.person.contact, [make_product("Saw")], number="SO-Y")
     assert soup(no_catalog.get(f"/documents/{own.id}")).find(id="reorder") is None
     assert Document.select().count() == 3

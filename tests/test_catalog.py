@@ -3,28 +3,10 @@ at the contact's own prices, with availability as the business chose, searchable
 import pytest
 
 from app.models import ProductImage
-from tests.conftest import Browser, soup
-from tests.factories import make_category, make_contact, make_person, make_product, settings
+from tests.conftest import soup
+from tests.factories import make_category, make_contact, make_product, settings
 
-PASSWORD = "correct horse battery"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def sign_in(app, contact):
-    person = make_person(contact=contact, password=PASSWORD)
-    browser = Browser(app.test_client())
-    browser.get("/login")
-    assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
-    browser.get("/")   # a fresh session: pick up its CSRF token
-    browser.person = person
-    return browser
-
-
-@pytest.fixture
-def shopper(app):
-    """A signed-in person whose contact has catalog access and no discount."""
-    return sign_in(app, make_contact(name="Talleres Ruiz", catalog_enabled=True,
-                                     shipping_address="Calle Mayor 1\n28001 Madrid"))
 
 
 def card_ids(page):
@@ -43,8 +25,8 @@ def test_catalog_shows_only_active_and_visible_products(shopper):
         assert shopper.get(f"/catalog/products/{product_id}").status_code == 404
 
 
-def test_prices_are_the_contacts_own_with_and_without_tax(app):
-    browser = sign_in(app, make_contact(catalog_enabled=True, discount_bp=1000))   # 10 % off
+def test_prices_are_the_contacts_own_with_and_without_tax(auth):
+    browser = auth.login_new_person(make_contact(catalog_enabled=True, discount_bp=1000))   # 10 % off
     product = make_product("Drill", price=12345, taxes=(("IVA", 2100),))
     card = soup(browser.get("/catalog/")).find(id=f"product-{product.id}")
     assert card.find(id=f"price-{product.id}").get_text(" ", strip=True).startswith("€111.11")  # 123.45 - 10 %
@@ -180,11 +162,11 @@ def test_out_of_stock_cannot_be_ordered_unless_the_business_sells_it(shopper, di
     assert page.find(id=f"add-button-{product.id}") is not None
 
 
-def test_nav_links_to_catalog_and_cart_only_with_catalog_access(app, shopper):
+def test_nav_links_to_catalog_and_cart_only_with_catalog_access(auth, shopper):
     nav = soup(shopper.get("/")).find(id="portal-nav")
     assert nav.find(id="nav-catalog")["href"] == "/catalog/"
     assert nav.find(id="cart-link")["href"] == "/cart/"
-    other = sign_in(app, make_contact(catalog_enabled=False))
+    other = auth.login_new_person(make_contact(catalog_enabled=False))
     nav = soup(other.get("/")).find(id="portal-nav")
     assert nav.find(id="nav-catalog") is None and nav.find(id="cart-link") is None
 
@@ -197,8 +179,8 @@ def no_access_paths(product, image):
             ("post", "/checkout/"), ("post", "/cart/reorder/1")]
 
 
-def test_contact_without_catalog_access_gets_404_everywhere(app):
-    browser = sign_in(app, make_contact(catalog_enabled=False))
+def test_contact_without_catalog_access_gets_404_everywhere(auth):
+    browser = auth.login_new_person(make_contact(catalog_enabled=False))
     product = make_product("Hammer")
     image = ProductImage.create(product=product, content_type="image/png", data=PNG)
     for method, path in no_access_paths(product, image):

@@ -3,15 +3,15 @@ transaction and never below zero, one order per form however often it is sent, m
 business and the person; staff cancelling an order returns its stock."""
 import datetime
 import json
-import threading
+from functools import partial
 
 import pytest
 
 from app.db import db
 from app.models import CartItem, Document, DocumentLine, Job, LineTax, Product
-from tests.conftest import Browser, soup
+from tests.concurrency import race
+from tests.conftest import soup
 from tests.factories import make_contact, make_document, make_product, make_tax, settings
-from tests.test_catalog import PASSWORD, shopper, sign_in  # noqa: F401  (a fixture)
 
 
 def add(browser, product, quantity):
@@ -31,6 +31,10 @@ def place(browser, **changes):
     values = checkout_form(browser)
     values.update(changes)
     return browser.post("/checkout/", values)
+
+
+def buy(browser, values):
+    return browser.post("/checkout/", values).status_code
 
 
 def mails():
@@ -217,26 +221,16 @@ def test_selling_out_of_stock_takes_what_is_there_and_never_below_zero(shopper):
     assert Product.get_by_id(hammer.id).stock == 0 and DocumentLine.get().stock_taken == 2
 
 
-def test_twenty_buyers_for_the_last_unit_make_exactly_one_order(app):
+def test_twenty_buyers_for_the_last_unit_make_exactly_one_order(auth):
     """Real threads, each with its own client and its own database connection per request."""
     last = make_product("Last hammer", stock=1)
     buyers = []
     for i in range(20):
-        browser = sign_in(app, make_contact(name=f"Buyer {i}", catalog_enabled=True, billing_address="Here"))
+        browser = auth.login_new_person(make_contact(name=f"Buyer {i}", catalog_enabled=True, billing_address="Here"))
         add(browser, last, 1)
         buyers.append((browser, checkout_form(browser)))
     db.close()   # the test's own connection goes back: twenty requests may each need one
-    start, results = threading.Barrier(len(buyers)), []
-
-    def buy(browser, values):
-        start.wait()
-        results.append(browser.post("/checkout/", values).status_code)
-
-    threads = [threading.Thread(target=buy, args=buyer) for buyer in buyers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race(*(partial(buy, *buyer) for buyer in buyers))
     db.connect(reuse_if_open=True)
     assert sorted(results) == [303] + [422] * 19
     assert Document.select().count() == 1 and DocumentLine.select().count() == 1
@@ -244,53 +238,35 @@ def test_twenty_buyers_for_the_last_unit_make_exactly_one_order(app):
     assert CartItem.select().count() == 19
 
 
-def test_the_same_form_sent_twice_at_once_makes_one_order(app, shopper):
+def test_the_same_form_sent_twice_at_once_makes_one_order(auth, shopper):
     """Two submissions racing (a double click that reached two workers): one order, one redirect."""
     hammer = make_product("Hammer", stock=5)
     add(shopper, hammer, 2)
     values = checkout_form(shopper)
-    twin = Browser(app.test_client())
-    twin.get("/login")
-    twin.post("/login", {"email": shopper.person.email, "password": PASSWORD})
+    twin = auth.login(shopper.person)
     twin.get("/cart/")
     db.close()
-    start, results = threading.Barrier(2), []
 
     def send(browser):
-        start.wait()
         resp = browser.post("/checkout/", dict(values, csrf_token=browser.token))
-        results.append((resp.status_code, resp.headers.get("Location")))
+        return resp.status_code, resp.headers.get("Location")
 
-    threads = [threading.Thread(target=send, args=(b,)) for b in (shopper, twin)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race(lambda: send(shopper), lambda: send(twin))
     db.connect(reuse_if_open=True)
     order = Document.get()
     assert Document.select().count() == 1 and Product.get_by_id(hammer.id).stock == 3
     assert results == [(303, f"/documents/{order.id}")] * 2
 
 
-def test_two_buyers_of_different_products_at_once_get_different_numbers(app):
+def test_two_buyers_of_different_products_at_once_get_different_numbers(auth):
     products = [make_product(f"P{i}", stock=5) for i in range(6)]
     buyers = []
     for i, product in enumerate(products):
-        browser = sign_in(app, make_contact(catalog_enabled=True, billing_address="Here"))
+        browser = auth.login_new_person(make_contact(catalog_enabled=True, billing_address="Here"))
         add(browser, product, 1)
         buyers.append((browser, checkout_form(browser)))
     db.close()
-    start, results = threading.Barrier(len(buyers)), []
-
-    def buy(browser, values):
-        start.wait()
-        results.append(browser.post("/checkout/", values).status_code)
-
-    threads = [threading.Thread(target=buy, args=b) for b in buyers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race(*(partial(buy, *buyer) for buyer in buyers))
     db.connect(reuse_if_open=True)
     assert results == [303] * 6
     assert len({d.number for d in Document.select()}) == 6

@@ -1,15 +1,15 @@
 """Comments on documents and quote approval: fragments, validation, escaping, races, mail."""
 import datetime
-import threading
+from functools import partial
 
 import pytest
 
 from app import jobs
 from app.models import Comment, Document, QuoteDecision
-from tests.conftest import Browser, soup
-from tests.factories import make_contact, make_document, make_person, settings
+from tests.conftest import soup
+from tests.concurrency import race
+from tests.factories import PASSWORD, make_contact, make_document, make_person, settings
 
-PASSWORD = "correct horse battery"
 HOSTILE = ('<script>alert(1)</script> <img src=x onerror="alert(2)"> '
            '<a href="javascript:alert(3)">x</a> <div hx-get="/logout" hx-trigger="load">y</div>')
 
@@ -20,11 +20,8 @@ def person(app):
 
 
 @pytest.fixture
-def me(app, person):
-    browser = Browser(app.test_client())
-    browser.get("/login")
-    assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
-    return browser
+def me(auth, person):
+    return auth.login(person)
 
 
 @pytest.fixture
@@ -207,24 +204,16 @@ def test_undecidable_quotes_change_nothing(me, person, setup):
     assert QuoteDecision.select().count() == 0 and Document.get_by_id(doc.id).status == before
 
 
-def test_two_simultaneous_accepts_record_one_decision(app, person):
+def test_two_simultaneous_accepts_record_one_decision(auth, person):
     quote = _quote(person)
-    browsers = []
-    for _ in range(2):
-        b = Browser(app.test_client())
-        b.get("/login")
-        b.post("/login", {"email": person.email, "password": PASSWORD})
+    browsers = [auth.login(person) for _ in range(2)]
+    for b in browsers:
         b.get(f"/documents/{quote.id}")
-        browsers.append(b)
-    barrier, statuses = threading.Barrier(2), []
 
     def accept(b):
-        barrier.wait()
-        statuses.append(b.post(f"/documents/{quote.id}/decision",
-                               {"decision": "accept", "signer_name": "Ana", "accept_terms": "1"}).status_code)
-    threads = [threading.Thread(target=accept, args=(b,)) for b in browsers]
-    [t.start() for t in threads]
-    [t.join(10) for t in threads]
+        return b.post(f"/documents/{quote.id}/decision",
+                      {"decision": "accept", "signer_name": "Ana", "accept_terms": "1"}).status_code
+    statuses = race(*(partial(accept, b) for b in browsers), timeout=10)
     assert sorted(statuses) == [303, 409]
     assert QuoteDecision.select().count() == 1
 

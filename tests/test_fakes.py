@@ -27,7 +27,6 @@ from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from square.core.api_error import ApiError
 from square.utils.webhooks_helper import verify_signature
 
-from tests.fakes import paypal_fake, square_fake  # noqa: F401
 from tests.fakes.base import MAX_BODY, MAX_REQUESTS
 
 RETURN_URL = "http://portal.test/pay/paypal/return"

@@ -12,6 +12,7 @@ from huey import RedisHuey, SqliteHuey
 from app import jobs
 from app.db import db
 from app.models import Job, utcnow
+from tests.concurrency import race
 from tests.conftest import soup
 
 RAN = []          # payloads of every test.record job that ran, in order
@@ -192,19 +193,12 @@ def test_claim_is_won_by_exactly_one(app):
 def test_two_workers_racing_run_the_job_once(app):
     job = jobs.enqueue("test.record", {"sleep": 0.2})
     db.close()
-    barrier = threading.Barrier(2)
-    results = []
 
     def worker():
         with app.app_context(), jobs.connection():
-            barrier.wait()
-            results.append(jobs.run_job(job.id))
+            return jobs.run_job(job.id)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    results = race(worker, worker, timeout=10)
     assert sorted(results) == [False, True]
     assert len(RAN) == 1
     assert reload(job).status == "done"

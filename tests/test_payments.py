@@ -3,29 +3,17 @@ are verified and applied once, amounts and currencies checked, the return URL th
 nothing paid by itself, double clicks, flagged payments, staff keys and lists, reconcile.
 
 Stripe is tests/fakes/stripe.py on a loopback port, reached through the official library."""
-import json
-import threading
 import time
 
 import pytest
 import requests
 
-from app.models import (Activity, Document, GatewayConfig, Payment, PaymentAllocation, PaymentEvent,
-                        utcnow)
-from tests.conftest import Browser, csrf_from, soup
-from tests.fakes.stripe import API_KEY, WEBHOOK_SECRET, stripe_fake, stripe_server  # noqa: F401
-from tests.factories import make_contact, make_document, make_person, settings
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def stripe_on(app, stripe_fake):  # noqa: F811
-    """Stripe configured for the business (test keys), the library pointed at the fake."""
-    app.config["STRIPE_API_BASE"] = stripe_fake.base_url
-    GatewayConfig.create(gateway="stripe", mode="test",
-                         test_credentials=json.dumps({"secret_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}))
-    return stripe_fake
+from app.models import Activity, Document, Payment, PaymentAllocation, PaymentEvent
+from tests.concurrency import race
+from tests.conftest import csrf_from, soup
+from tests.fakes.stripe import API_KEY
+from tests.factories import PASSWORD, make_contact, make_document, make_person
+from tests.payments import hosted, reload, send, sid_of
 
 
 @pytest.fixture
@@ -33,16 +21,9 @@ def person(app):
     return make_person(password=PASSWORD, contact=make_contact(name="Talleres Ruiz", gateways="stripe"))
 
 
-def signed_in(app, person):
-    browser = Browser(app.test_client())
-    browser.get("/login")
-    assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
-    return browser
-
-
 @pytest.fixture
-def me(app, person):
-    return signed_in(app, person)
+def me(auth, person):
+    return auth.login(person)
 
 
 @pytest.fixture
@@ -55,32 +36,11 @@ def start(me, doc, gateway="stripe", **fields):
     return me.post(f"/documents/{doc.id}/pay", {"gateway": gateway, **fields})
 
 
-def hosted(me, resp):
-    """Follow our step page to the gateway's page: its Refresh header and its link agree."""
-    assert resp.status_code == 303 and resp.headers["Location"].endswith("/go"), resp.headers.get("Location")
-    page = me.get(resp.headers["Location"])
-    link = soup(page).select_one("#go a#continue")["href"]
-    assert page.status_code == 200 and page.headers["Refresh"] == f"0;url={link}"
-    return link
-
-
-def sid_of(me, resp):
-    return hosted(me, resp).rsplit("/", 1)[1]
-
-
-def send(client, msg):
-    return client.post("/webhooks/stripe", data=msg.body, headers=msg.headers)
-
-
 def paid_through_stripe(me, doc, fake):
     """Start, pay on the fake's page (event to the outbox), return the signed message."""
     sid = sid_of(me, start(me, doc))
     fake.complete(sid)
     return fake.outbox[-1], sid
-
-
-def reload(doc):
-    return Document.get_by_id(doc.id)
 
 
 # --- the pay block ------------------------------------------------------------------------
@@ -100,12 +60,12 @@ def test_sidebar_offers_only_gateways_enabled_for_the_contact_and_configured(me,
     assert form.find("input", attrs={"name": "csrf_token"})
 
 
-def test_no_pay_block_without_an_enabled_gateway_or_without_anything_due(app, stripe_on):
+def test_no_pay_block_without_an_enabled_gateway_or_without_anything_due(auth, stripe_on):
     nobody = make_person(password=PASSWORD, contact=make_contact(gateways=""))
     doc = make_document(nobody.contact)
-    assert soup(signed_in(app, nobody).get(f"/documents/{doc.id}")).find(id="pay") is None
+    assert soup(auth.login(nobody).get(f"/documents/{doc.id}")).find(id="pay") is None
     someone = make_person(password=PASSWORD, contact=make_contact(gateways="stripe"))
-    browser = signed_in(app, someone)
+    browser = auth.login(someone)
     paid = make_document(someone.contact, status="paid", amount_paid=12100)
     void = make_document(someone.contact, status="void")
     quote = make_document(someone.contact, kind="quote")
@@ -116,7 +76,7 @@ def test_no_pay_block_without_an_enabled_gateway_or_without_anything_due(app, st
     assert soup(browser.get(f"/documents/{order.id}")).select_one("#pay button#pay-stripe")
 
 
-def test_no_pay_block_when_the_business_has_no_keys(me, invoice, stripe_fake):  # noqa: F811
+def test_no_pay_block_when_the_business_has_no_keys(me, invoice, stripe_fake):
     assert soup(me.get(f"/documents/{invoice.id}")).find(id="pay") is None
 
 
@@ -196,17 +156,11 @@ def test_two_clicks_at_the_same_moment_start_one_payment(app, live_server, perso
     session.post(live_server.url + "/login", data={"email": person.email, "password": PASSWORD,
                                                     "csrf_token": token}, allow_redirects=False)
     token = csrf_from(session.get(f"{live_server.url}/documents/{invoice.id}").text)
-    barrier, answers = threading.Barrier(3), []
 
     def click():
-        barrier.wait()
-        answers.append(session.post(f"{live_server.url}/documents/{invoice.id}/pay", allow_redirects=False,
-                                    data={"gateway": "stripe", "csrf_token": token}, timeout=30))
-    threads = [threading.Thread(target=click) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+        return session.post(f"{live_server.url}/documents/{invoice.id}/pay", allow_redirects=False,
+                            data={"gateway": "stripe", "csrf_token": token}, timeout=30)
+    answers = race(click, click, click, timeout=30)
     assert [a.status_code for a in answers] == [303, 303, 303]
     assert len({a.headers["Location"] for a in answers}) == 1
     assert Payment.select().count() == 1 and stripe_on.created == 1
@@ -273,13 +227,9 @@ def test_two_events_for_one_session_at_once_apply_it_once(app, live_server, me, 
     msg, sid = paid_through_stripe(me, invoice, stripe_on)
     other = stripe_on.event("checkout.session.async_payment_succeeded", stripe_on.registry("sessions")[sid])
     url = live_server.url + "/webhooks/stripe"
-    out = []
-    threads = [threading.Thread(target=lambda m=m: out.extend(stripe_on.deliver(m, url=url))) for m in (msg, other)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(s for s, _ in out) == [200, 200]
+    [first], [second] = race(lambda: stripe_on.deliver(msg, url=url), lambda: stripe_on.deliver(other, url=url),
+                             timeout=30)
+    assert sorted(status for status, _body in (first, second)) == [200, 200]
     assert reload(invoice).amount_paid == 12100
     assert sorted(e.outcome for e in PaymentEvent.select()) == ["already applied", "applied"]
 
@@ -409,11 +359,11 @@ def test_on_return_we_ask_stripe_and_a_paid_session_settles_without_the_webhook(
     assert reload(invoice).amount_paid == 12100
 
 
-def test_someone_elses_payment_pages_are_404(app, me, invoice, stripe_on):
+def test_someone_elses_payment_pages_are_404(auth, me, invoice, stripe_on):
     start(me, invoice)
     payment = Payment.get()
     other = make_person(password=PASSWORD, contact=make_contact(gateways="stripe"))
-    browser = signed_in(app, other)
+    browser = auth.login(other)
     for path in ("go", "return", "cancel", "receipt"):
         assert browser.get(f"/payments/{payment.id}/{path}").status_code == 404
     assert Payment.get().returned_at is None and Payment.get().status == "pending"

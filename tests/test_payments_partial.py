@@ -4,9 +4,8 @@ import pytest
 
 from app.models import Document, Payment, PaymentAllocation
 from tests.conftest import soup
-from tests.fakes.stripe import stripe_fake, stripe_server  # noqa: F401
-from tests.factories import make_contact, make_document, make_person, settings
-from tests.test_payments import PASSWORD, hosted, reload, send, sid_of, signed_in, stripe_on  # noqa: F401
+from tests.factories import PASSWORD, make_contact, make_document, make_person, settings
+from tests.payments import hosted, reload, send, sid_of
 
 
 @pytest.fixture
@@ -15,8 +14,8 @@ def person(app):
 
 
 @pytest.fixture
-def me(app, person):
-    return signed_in(app, person)
+def me(auth, person):
+    return auth.login(person)
 
 
 @pytest.fixture
@@ -160,11 +159,11 @@ def test_choosing_invoices_is_validated(app, me, person, stripe_on):
     assert Payment.select().count() == 0 and stripe_on.created == 0
 
 
-def test_the_choice_page_without_gateways_or_without_invoices(app, stripe_on):
+def test_the_choice_page_without_gateways_or_without_invoices(auth, stripe_on):
     nobody = make_person(password=PASSWORD, contact=make_contact(gateways=""))
     make_document(nobody.contact)
-    page = soup(signed_in(app, nobody).get("/pay"))
+    page = soup(auth.login(nobody).get("/pay"))
     assert page.find(id="no-methods") and page.find(id="pay-several") is None
     done = make_person(password=PASSWORD, contact=make_contact(gateways="stripe"))
-    page = soup(signed_in(app, done).get("/pay"))
+    page = soup(auth.login(done).get("/pay"))
     assert page.find(id="nothing-due") and page.find(id="pay-several") is None

@@ -2,19 +2,18 @@
 amount due, approval, capture by us (on return, on the approval webhook, or by reconcile),
 webhooks verified with PayPal's verify API, applied once, amounts checked."""
 import json
-import threading
 
 import pytest
 
 from app.models import Activity, GatewayConfig, Payment, PaymentEvent
+from tests.concurrency import race
 from tests.conftest import soup
-from tests.fakes import paypal_fake  # noqa: F401
-from tests.factories import make_contact, make_document, make_person
-from tests.test_payments import PASSWORD, hosted, reload, signed_in
+from tests.factories import PASSWORD, make_contact, make_document, make_person
+from tests.payments import hosted, reload
 
 
 @pytest.fixture
-def paypal(app, paypal_fake):  # noqa: F811
+def paypal(app, paypal_fake):
     app.config["PAYPAL_API_BASE"] = paypal_fake.base_url
     GatewayConfig.create(gateway="paypal", mode="test", test_credentials=json.dumps({
         "client_id": paypal_fake.client_id, "client_secret": paypal_fake.client_secret,
@@ -28,8 +27,8 @@ def person(app):
 
 
 @pytest.fixture
-def me(app, person):
-    return signed_in(app, person)
+def me(auth, person):
+    return auth.login(person)
 
 
 @pytest.fixture
@@ -223,16 +222,10 @@ def test_concurrent_returns_capture_once(app, live_server, me, invoice, paypal):
     token = csrf_from(session.get(live_server.url + "/login").text)
     session.post(live_server.url + "/login", data={"email": invoice.contact.people[0].email, "password": PASSWORD,
                                                     "csrf_token": token}, allow_redirects=False)
-    barrier, codes = threading.Barrier(3), []
 
     def back():
-        barrier.wait()
-        codes.append(session.get(f"{live_server.url}/payments/{payment.id}/return", allow_redirects=False,
-                                 timeout=30).status_code)
-    threads = [threading.Thread(target=back) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+        return session.get(f"{live_server.url}/payments/{payment.id}/return", allow_redirects=False,
+                           timeout=30).status_code
+    codes = race(back, back, back, timeout=30)
     assert codes == [303, 303, 303]
     assert len(paypal.captures) == 1 and reload(invoice).amount_paid == 12100

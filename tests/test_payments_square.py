@@ -7,15 +7,14 @@ import pytest
 
 from app.models import GatewayConfig, Payment, PaymentEvent
 from tests.conftest import soup
-from tests.fakes import square_fake  # noqa: F401
-from tests.factories import make_contact, make_document, make_person
-from tests.test_payments import PASSWORD, hosted, reload, signed_in
+from tests.factories import PASSWORD, make_contact, make_document, make_person
+from tests.payments import hosted, reload
 
 NOTIFICATION_URL = "http://portal.test/webhooks/square"
 
 
 @pytest.fixture
-def square(app, square_fake):  # noqa: F811
+def square(app, square_fake):
     app.config["SQUARE_API_BASE"] = square_fake.base_url
     square_fake.notification_url = NOTIFICATION_URL   # what the subscription at Square says
     GatewayConfig.create(gateway="square", mode="test", test_credentials=json.dumps({
@@ -30,8 +29,8 @@ def person(app):
 
 
 @pytest.fixture
-def me(app, person):
-    return signed_in(app, person)
+def me(auth, person):
+    return auth.login(person)
 
 
 @pytest.fixture
@@ -183,10 +182,10 @@ def test_reconcile_lists_square_payments_and_adopts_an_order_we_never_stored(app
     assert any(r.path == "/v2/payments" and r.method == "GET" for r in square.requests)
 
 
-def test_a_payment_naming_another_contacts_payment_is_refused(app, me, invoice, square):
+def test_a_payment_naming_another_contacts_payment_is_refused(app, auth, me, invoice, square):
     stranger = make_person(password=PASSWORD, contact=make_contact(gateways="square"))
     theirs = make_document(stranger.contact, number="F-THEIRS")
-    start(signed_in(app, stranger), theirs)
+    start(auth.login(stranger), theirs)
     mine = link_of(start(me, invoice), square)
     my_payment = Payment.get(Payment.document == invoice)
     their_payment = Payment.get(Payment.document == theirs)

@@ -16,10 +16,8 @@ from PIL import Image
 
 from app import pdf
 from app.models import Activity, Document, Settings
-from tests.conftest import Browser
-from tests.factories import make_contact, make_document, make_person, settings
+from tests.factories import make_contact, make_document, settings
 
-PASSWORD = "correct horse battery"
 ONE_LINE = [("Maintenance work", 1000, 123456, 0, [])]   # total 1234.56, no tax
 
 
@@ -28,16 +26,6 @@ def cache_dir(app, tmp_path):
     folder = tmp_path / "pdf-cache"
     app.config["PDF_CACHE_DIR"] = str(folder)
     return folder
-
-
-def sign_in(client, language="en", contact=None):
-    """A Browser signed in to the portal as a new person who speaks `language`."""
-    person = make_person(contact=contact, password=PASSWORD, language=language)
-    browser = Browser(client)
-    browser.get("/login")
-    resp = browser.post("/login", {"email": person.email, "password": PASSWORD})
-    assert resp.status_code == 303
-    return browser, person
 
 
 def pdf_text(data, tmp_path, name="doc.pdf"):
@@ -63,10 +51,10 @@ def disposition_filenames(header):
 # --- the content --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("language, total, kind", [("es", "1.234,56 €", "Factura"), ("en", "€1,234.56", "Invoice")])
-def test_pdf_is_valid_and_speaks_the_persons_language(app, client, cache_dir, tmp_path, language, total, kind):
+def test_pdf_is_valid_and_speaks_the_persons_language(app, auth, cache_dir, tmp_path, language, total, kind):
     settings(name="Ferretería López S.L.", tax_id="B12345678")
-    browser, person = sign_in(client, language)
-    doc = make_document(person.contact, number="F-2026-0042", lines=ONE_LINE)
+    browser = auth.login_new_person(language=language)
+    doc = make_document(browser.person.contact, number="F-2026-0042", lines=ONE_LINE)
     resp = browser.get(f"/documents/{doc.id}/pdf")
     assert resp.status_code == 200
     assert resp.mimetype == "application/pdf"
@@ -81,15 +69,15 @@ def test_pdf_is_valid_and_speaks_the_persons_language(app, client, cache_dir, tm
     assert kind in text
     assert "Maintenance work" in text
     assert Activity.select().where((Activity.document == doc) & (Activity.action == "downloaded")
-                                   & (Activity.person == person.id)).count() == 1
+                                   & (Activity.person == browser.person.id)).count() == 1
 
 
-def test_logo_is_embedded(app, client, cache_dir, tmp_path):
+def test_logo_is_embedded(app, auth, cache_dir, tmp_path):
     png = io.BytesIO()
     Image.new("RGB", (120, 40), (79, 70, 229)).save(png, "PNG")
     settings(logo=png.getvalue(), logo_type="image/png")
-    browser, person = sign_in(client)
-    doc = make_document(person.contact)
+    browser = auth.login_new_person(language="en")
+    doc = make_document(browser.person.contact)
     data = browser.get(f"/documents/{doc.id}/pdf").data
     path = tmp_path / "logo.pdf"
     path.write_bytes(data)
@@ -100,12 +88,12 @@ def test_logo_is_embedded(app, client, cache_dir, tmp_path):
 
 @pytest.mark.parametrize("language, header, label", [("en", "DESCRIPTION", "Page {} of {}"),
                                                      ("es", "DESCRIPCIÓN", "Página {} de {}")])
-def test_long_document_repeats_the_header_and_numbers_pages(app, client, cache_dir, tmp_path,
+def test_long_document_repeats_the_header_and_numbers_pages(app, auth, cache_dir, tmp_path,
                                                             language, header, label):
-    browser, person = sign_in(client, language)
+    browser = auth.login_new_person(language=language)
     # Four rows each: default widows and orphans (2) alone would let a line split 2 + 2.
     lines = [(f"Item {i:02d}\nsize M\ncolour blue\nDetail {i:02d}", 1000, 1000, 0, []) for i in range(60)]
-    doc = make_document(person.contact, lines=lines)
+    doc = make_document(browser.person.contact, lines=lines)
     text = pdf_text(browser.get(f"/documents/{doc.id}/pdf").data, tmp_path)
     pages = text.split("\f")[:-1]
     assert len(pages) >= 3
@@ -144,12 +132,12 @@ def http_spy():
     server.server_close()
 
 
-def test_urls_typed_into_a_document_are_text_and_never_fetched(app, client, cache_dir, tmp_path, http_spy):
+def test_urls_typed_into_a_document_are_text_and_never_fetched(app, auth, cache_dir, tmp_path, http_spy):
     base = f"http://127.0.0.1:{http_spy.server_address[1]}"
     note = f'<img src="{base}/img">'
     css_note = f"<style>body {{ background: url({base}/css) }}</style>"
-    browser, person = sign_in(client)
-    doc = make_document(person.contact, notes=note + "\n" + css_note, reference=f'<link href="{base}/l">',
+    browser = auth.login_new_person(language="en")
+    doc = make_document(browser.person.contact, notes=note + "\n" + css_note, reference=f'<link href="{base}/l">',
                         lines=[(f"<img src='{base}/line'> url({base}/bg)", 1000, 500, 0, [])])
     with app.test_request_context():
         html = render_template("pdf/document.html", **pdf.pdf_context(doc, Settings.get_solo()))
@@ -193,9 +181,9 @@ def test_renderer_loads_nothing_but_the_logo(app, tmp_path, http_spy):
 
 # --- the cache ---------------------------------------------------------------------------------
 
-def test_second_download_comes_from_the_cache_and_a_new_version_renders_anew(app, client, cache_dir, tmp_path):
-    browser, person = sign_in(client)
-    doc = make_document(person.contact)
+def test_second_download_comes_from_the_cache_and_a_new_version_renders_anew(app, auth, cache_dir, tmp_path):
+    browser = auth.login_new_person(language="en")
+    doc = make_document(browser.person.contact)
     url = f"/documents/{doc.id}/pdf"
     before = pdf.RENDERS
     first = browser.get(url)
@@ -220,9 +208,9 @@ def test_second_download_comes_from_the_cache_and_a_new_version_renders_anew(app
     assert browser.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
 
 
-def test_business_details_and_payments_change_the_pdf(app, client, cache_dir, tmp_path):
-    browser, person = sign_in(client)
-    doc = make_document(person.contact, lines=ONE_LINE)
+def test_business_details_and_payments_change_the_pdf(app, auth, cache_dir, tmp_path):
+    browser = auth.login_new_person(language="en")
+    doc = make_document(browser.person.contact, lines=ONE_LINE)
     url = f"/documents/{doc.id}/pdf"
     etags = [browser.get(url).headers["ETag"]]
     settings(name="Renamed Business Ltd")
@@ -237,10 +225,10 @@ def test_business_details_and_payments_change_the_pdf(app, client, cache_dir, tm
     assert len(set(etags)) == 3
 
 
-def test_cache_keeps_a_bounded_number_of_files(app, client, cache_dir):
+def test_cache_keeps_a_bounded_number_of_files(app, auth, cache_dir):
     app.config["PDF_CACHE_MAX_FILES"] = 2
-    browser, person = sign_in(client)
-    docs = [make_document(person.contact) for _ in range(3)]
+    browser = auth.login_new_person(language="en")
+    docs = [make_document(browser.person.contact) for _ in range(3)]
     for age, doc in zip((300, 200, 0), docs):
         assert browser.get(f"/documents/{doc.id}/pdf").status_code == 200
         [path] = cache_dir.glob(f"{doc.id}-*.pdf")
@@ -261,10 +249,10 @@ def test_renders_are_deterministic_so_servers_agree_on_the_etag(app, cache_dir):
 
 # --- access and the file name ------------------------------------------------------------------
 
-def test_other_contacts_document_draft_and_unknown_id_get_the_same_404(app, client, cache_dir):
-    browser, person = sign_in(client)
+def test_other_contacts_document_draft_and_unknown_id_get_the_same_404(app, auth, cache_dir):
+    browser = auth.login_new_person(language="en")
     other = make_document(make_contact())
-    draft = make_document(person.contact, status="draft")
+    draft = make_document(browser.person.contact, status="draft")
     answers = [browser.get(f"/documents/{doc_id}/pdf") for doc_id in (other.id, draft.id, 999999)]
     assert {r.status_code for r in answers} == {404}
     assert len({r.data for r in answers}) == 1
@@ -284,9 +272,9 @@ def test_portal_pdf_requires_sign_in(client, cache_dir):
     ("Fáctura Ñ-7;x=1", "F_ctura_-7_x_1.pdf", "Fáctura_Ñ-7_x_1.pdf"),
     ('"\r\n/', "document.pdf", None),
 ])
-def test_file_name_is_safe_for_any_number(app, client, cache_dir, number, ascii_name, utf8_name):
-    browser, person = sign_in(client)
-    doc = make_document(person.contact, number=number)
+def test_file_name_is_safe_for_any_number(app, auth, cache_dir, number, ascii_name, utf8_name):
+    browser = auth.login_new_person(language="en")
+    doc = make_document(browser.person.contact, number=number)
     resp = browser.get(f"/documents/{doc.id}/pdf")
     header = resp.headers["Content-Disposition"]
     assert header.startswith("attachment; ")
@@ -295,12 +283,12 @@ def test_file_name_is_safe_for_any_number(app, client, cache_dir, number, ascii_
     assert disposition_filenames(header) == (ascii_name, utf8_name)
 
 
-def test_staff_route_requires_staff_sign_in(app, client, cache_dir):
+def test_staff_route_requires_staff_sign_in(app, client, auth, cache_dir):
     doc = make_document(lines=ONE_LINE)
     url = f"/staff/documents/{doc.id}/pdf"
     anonymous = client.get(url)
     assert anonymous.status_code in (302, 303) and "/staff/login" in anonymous.headers["Location"]
-    browser, _person = sign_in(client, contact=doc.contact)   # a portal person is not staff
+    browser = auth.login_new_person(doc.contact, language="en")   # a portal person is not staff
     resp = browser.get(url)
     assert resp.status_code in (302, 303) and "/staff/login" in resp.headers["Location"]
 
@@ -317,12 +305,12 @@ def test_staff_download_in_the_contacts_language_drafts_too(app, staff, cache_di
     assert staff.get("/staff/documents/999999/pdf").status_code == 404
 
 
-def test_staff_and_portal_share_the_cached_file(app, client, staff, cache_dir):
+def test_staff_and_portal_share_the_cached_file(app, auth, client, staff, cache_dir):
     contact = make_contact(language="en")
     doc = make_document(contact)
     before = pdf.RENDERS
     from_staff = staff.get(f"/staff/documents/{doc.id}/pdf")
-    browser, _person = sign_in(app.test_client(), "en", contact=contact)
+    browser = auth.login_new_person(contact, language="en")
     from_portal = browser.get(f"/documents/{doc.id}/pdf")
     assert from_staff.headers["ETag"] == from_portal.headers["ETag"]
     assert pdf.RENDERS == before + 1

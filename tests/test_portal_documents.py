@@ -5,10 +5,9 @@ import re
 import pytest
 
 from app.models import Activity, Document, Payment, utcnow
-from tests.conftest import Browser, soup
-from tests.factories import make_contact, make_document, make_person
+from tests.conftest import soup
+from tests.factories import PASSWORD, make_contact, make_document, make_person
 
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -17,11 +16,8 @@ def person(app):
 
 
 @pytest.fixture
-def me(app, person):
-    browser = Browser(app.test_client())
-    browser.get("/login")
-    assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
-    return browser
+def me(auth, person):
+    return auth.login(person)
 
 
 def test_summary_shows_balances_waiting_documents_and_chart(me, person):

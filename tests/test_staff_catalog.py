@@ -1,29 +1,11 @@
 """Back-office catalog: products, stock, images, categories and tax rates."""
 import io
-import struct
-import zlib
 
 import pytest
 
 from app.models import Activity, Category, Product, ProductImage, ProductTax, TaxRate
-from tests.conftest import soup
-from tests.factories import make_category, make_product, make_tax, settings
-
-
-def png_bytes(size=None):
-    """A real 1×1 PNG, padded with a trailing chunk to `size` bytes when asked."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    body = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")))
-    if size:
-        body += chunk(b"teXt", b"x" * (size - len(body) - 12 - 12))
-    return body + chunk(b"IEND", b"")
-
-
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-GIF = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
+from tests.conftest import error_text, soup
+from tests.factories import GIF, JPEG, WEBP, make_category, make_product, make_tax, png_bytes, settings
 
 
 def rows(model):
@@ -40,12 +22,6 @@ def product_data(**changes):
             "price": "12,50", "stock": "7", "active": "1", "visible": "1", "track_stock": "1"}
     data.update(changes)
     return data
-
-
-def error_text(resp, name):
-    tag = soup(resp).find(id=f"e-{name}")
-    assert tag is not None, f"no #e-{name} in the page"
-    return tag.get_text(strip=True)
 
 
 # --- access -------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import pytest
 from playhouse.shortcuts import model_to_dict
 
 from app.models import Settings
-from tests.conftest import soup
-from tests.test_staff_catalog import GIF, JPEG, WEBP, error_text, png_bytes
+from tests.conftest import error_text, soup
+from tests.factories import GIF, JPEG, WEBP, png_bytes
 
 
 def snapshot():

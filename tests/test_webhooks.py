@@ -9,8 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -18,80 +16,16 @@ from app import jobs, webhooks
 from app.db import db
 from app.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from tests.conftest import soup
-from tests.factories import make_document, make_person
+from tests.factories import PASSWORD, make_document, make_person
+from tests.webhook_receiver import Receiver, assert_signed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records each POST (headers and body).
-
-    `status` is what it answers; `hold` makes it wait before answering (a slow receiver, or one
-    whose sender dies meanwhile); stop()/start() take it down and up on the same port."""
-
-    def __init__(self, port=0):
-        self.requests = []
-        self.status = 200
-        self.hold = None               # a threading.Event to wait on before answering
-        self.arrived = threading.Event()
-        self.port = port
-        self.server = None
-
-    def start(self):
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length).decode()
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                receiver.arrived.set()
-                if receiver.hold is not None:
-                    receiver.hold.wait(30)
-                try:
-                    self.send_response(receiver.status)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass   # the sender is gone
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/hooks/portal"
-
-    def events(self):
-        return [json.loads(r["body"]) for r in self.requests]
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver().start()
-    yield r
-    if r.hold is not None:
-        r.hold.set()
-    r.stop()
 
 
 @pytest.fixture
@@ -111,13 +45,6 @@ def run_due(app):
 
 def make_due():
     Job.update(run_after=utcnow() - datetime.timedelta(seconds=1)).where(Job.status == "pending").execute()
-
-
-def assert_signed(request, secret):
-    header = request["headers"]["Portal-Signature"]
-    assert webhooks.verify(secret, header, request["body"])
-    assert not webhooks.verify(secret, header, request["body"] + " ")
-    assert not webhooks.verify("whsec_other", header, request["body"])
 
 
 # --- signing ------------------------------------------------------------------------------
@@ -434,13 +361,13 @@ def test_editing_an_endpoint_keeps_values_on_error(app, staff):
 
 # --- events wired here -------------------------------------------------------------------------
 
-def test_portal_view_emits_document_viewed_once(app, allow_loopback, receiver, browser):
+def test_portal_view_emits_document_viewed_once(app, allow_loopback, receiver, auth):
     endpoint = make_endpoint(receiver.url, events=["document.viewed"])
-    person = make_person(password="correct horse battery")
+    person = make_person(password=PASSWORD)
     doc = make_document(person.contact)
-    browser.post("/login", {"email": person.email, "password": "correct horse battery"})
+    me = auth.login(person)
     for _ in range(2):   # a reload within minutes is the same view
-        assert browser.get(f"/documents/{doc.id}").status_code == 200
+        assert me.get(f"/documents/{doc.id}").status_code == 200
     run_due(app)
     [event] = receiver.events()
     assert event["type"] == "document.viewed"

@@ -1,8 +1,7 @@
 """Local fakes of the payment providers, driven by their official SDKs in tests.
 
-Use them in a test module like the SMTP server:
-
-    from tests.fakes import paypal_fake, square_fake  # noqa: F401
+Their fixtures reach every test module through conftest, which loads this module and
+tests.fakes.stripe as plugins:
 
     def test_pays(app, paypal_fake):
         paypal_fake.webhook_url = live_server_url + "/payments/paypal/webhook"

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.concurrency import race
+
 MAX_BODY = 1024 * 1024        # bytes a fake accepts in one request
 MAX_REQUESTS = 1000           # requests kept in fake.requests
 MAX_OBJECTS = 10000           # objects of one kind kept in the registry
@@ -237,18 +239,7 @@ class FakeServer:
             raise ValueError(f"webhooks go to a loopback URL only, not {url!r}")
         if not concurrent:
             return [self._post(url, msg) for _ in range(times)]
-        results = [None] * times
-        barrier = threading.Barrier(times)
-
-        def send(i):
-            barrier.wait()
-            results[i] = self._post(url, msg)
-        threads = [threading.Thread(target=send, args=(i,)) for i in range(times)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-        return results
+        return race(*[lambda: self._post(url, msg)] * times, timeout=30)
 
     def _post(self, url, msg):
         request = urllib.request.Request(url, data=msg.body, headers=msg.headers, method="POST")

@@ -3,7 +3,7 @@
 The back-office, the API and the CLI parse their input, call these, and render or serialise
 what comes back. An operation that may not happen raises Refused with a stable code (the API
 sends it) and a message for a person (the back-office shows it); nothing is written then.
-Who acted is a By: a staff user, an API token, or the system."""
+Who acted is a rules.By: a staff user, an API token, or the system."""
 import datetime
 import secrets
 from dataclasses import dataclass, field
@@ -11,33 +11,16 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
-from . import money, webhooks
+from . import money, tokens, webhooks
 from .db import db
-from .models import (ORDER, PAYABLE_STATUSES, Activity, Document, DocumentLine, LineTax, Payment,
-                     utcnow)
+from .links import external_link
+from .mail import recipient_language, send_template
+from .models import (INVOICE, ORDER, PAYABLE_STATUSES, QUOTE, Activity, Document, DocumentLine, LineTax,
+                     Payment, Person, Settings, utcnow)
+from .rules import Refused
 
 MAX_LINES = 200
-
-
-class Refused(Exception):
-    """The operation may not happen now. `code` is for programs, `message` for people."""
-
-    def __init__(self, code, message, field=None):
-        super().__init__(str(message))
-        self.code, self.message, self.field = code, message, field
-
-
-@dataclass(frozen=True)
-class By:
-    """Who acts: a staff user, an API token, or nobody (the system)."""
-    staff: object = None
-    api_token: object = None
-
-    def activity(self, detail=""):
-        """The Activity fields that record this actor."""
-        if self.api_token is not None:
-            return {"detail": f"API: {detail}" if detail else "API"}
-        return {"staff": self.staff, "detail": detail}
+ISSUE_MAIL_KINDS = (INVOICE, QUOTE)   # orders have their own mails (checkout, app/orders.py)
 
 
 @dataclass
@@ -96,7 +79,6 @@ def save_draft(kind, header, lines, doc=None):
 def create(kind, header, lines, by, number=None, issue_now=False, settings=None):
     """A new draft (issued at once if asked). Without a number, the next free one: a number
     we chose can be taken meanwhile by another request, so we choose again."""
-    from .models import Settings
     settings = settings or Settings.get_solo()
     doc = None
     with db.atomic():
@@ -149,6 +131,28 @@ def move(doc, target, by):
         if doc.kind == ORDER and target == "cancelled":
             doc.return_stock()
         Activity.record("status_" + target, document=doc, contact=doc.contact_id, **by.activity())
+        if target == "open" and doc.kind in ISSUE_MAIL_KINDS:
+            mail_issued(doc)
+
+
+def mail_issued(doc):
+    """Tell the contact's people that the document is theirs to see, each in their language,
+    with a link that opens it: the page itself for someone with a password, a single-use
+    access link for someone without one. Queued in the caller's transaction: once per issue."""
+    contact = doc.contact
+    if not (contact.portal_enabled and contact.issue_mail):
+        return
+    settings = Settings.get_solo()
+    path = f"/documents/{doc.id}"
+    for person in Person.select().where((Person.contact == contact) & (Person.active == True)):  # noqa: E712
+        expires_at = None
+        if person.password_hash:
+            link = external_link("documents.show", doc_id=doc.id)
+        else:
+            token, row = tokens.issue(person, "access", hours=settings.access_link_hours)
+            link, expires_at = external_link("auth.access", token=token, next=path), row.expires_at
+        send_template(person.email, "document_issued", recipient_language(person), doc=doc, person=person,
+                      business=settings, link=link, link_expires_at=expires_at)
 
 
 # --- money ----------------------------------------------------------------------------------

@@ -165,6 +165,7 @@ class Contact(BaseModel):
     gateways = CharField(max_length=60, default="")         # comma list from GATEWAYS
     portal_enabled = BooleanField(default=False)
     catalog_enabled = BooleanField(default=False)
+    issue_mail = BooleanField(default=True)        # mail its people each document issued
     discount_bp = IntegerField(default=0, constraints=[Check("discount_bp BETWEEN 0 AND 10000")])
     notes = TextField(default="")
     archived = BooleanField(default=False)

@@ -6,8 +6,8 @@ import pytest
 
 from app import documents, jobs
 from app.api.auth import create_token
-from app.documents import By, Refused
-from app.models import Activity, Comment, Document, DocumentLine, Payment, Product
+from app.rules import By, Refused
+from app.models import Activity, Comment, Contact, Document, DocumentLine, Payment, Product
 from tests.factories import make_contact, make_document, make_person, make_product, settings
 
 
@@ -102,3 +102,87 @@ def test_manual_payment_rules_are_the_same_through_both_doors(staff, client, bea
     resp = client.post(f"/api/v1/documents/{draft.id}/payments", json={"amount": 100}, headers=bearer)
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "not_payable"
     assert Payment.select().count() == 0
+
+
+# --- mail on issue ------------------------------------------------------------------------------
+
+def _issue_mails(app, smtp_server, staff, doc):
+    app.config["SMTP_PORT"] = smtp_server.port
+    assert staff.post(f"/staff/documents/{doc.id}/status", {"status": "open"}).status_code == 303
+    with app.app_context():
+        jobs.run_due()
+    return {m.rcpt_tos[0]: m for m in smtp_server.messages}
+
+
+def test_issuing_mails_each_person_a_link_that_opens_the_document(app, smtp_server, staff, client):
+    contact = make_contact(name="Talleres Ruiz")
+    with_password = make_person(contact=contact, email="ana@ruiz.example", password="correct horse battery")
+    without = make_person(contact=contact, email="jordi@ruiz.example", language="es")
+    draft = make_document(contact, status="draft", due_date=datetime.date(2027, 1, 15))
+    mails = _issue_mails(app, smtp_server, staff, draft)
+    assert set(mails) == {with_password.email, without.email}
+    ana, jordi = mails[with_password.email], mails[without.email]
+    assert draft.number in ana.message["Subject"] and draft.number in ana.text
+    assert "http://portal.test/documents/%d" % draft.id in ana.text
+    assert "/access/" not in ana.text and "correct horse" not in ana.text
+    assert draft.number in jordi.message["Subject"] and "Factura" in jordi.message["Subject"]   # Spanish
+    link = next(word for word in jordi.text.split() if "/access/" in word)
+    path = link.replace("http://portal.test", "")
+    page = client.get(path)
+    assert page.status_code == 200
+    from tests.conftest import csrf_from
+    resp = client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/documents/{draft.id}")
+    assert draft.number in client.get(f"/documents/{draft.id}").get_data(as_text=True)
+
+
+def test_no_issue_mail_when_the_contact_turned_it_off_or_for_orders(app, smtp_server, staff):
+    contact = make_contact(issue_mail=False)
+    make_person(contact=contact, email="quiet@example.com")
+    assert _issue_mails(app, smtp_server, staff, make_document(contact, status="draft")) == {}
+    talkative = make_contact()
+    make_person(contact=talkative, email="orders@example.com")
+    order = make_document(talkative, kind="order", status="draft")
+    assert _issue_mails(app, smtp_server, staff, order) == {}
+
+
+def test_issue_mail_is_sent_once_even_if_issue_is_asked_twice(app, smtp_server, staff):
+    contact = make_contact()
+    make_person(contact=contact, email="once@example.com")
+    draft = make_document(contact, status="draft")
+    _issue_mails(app, smtp_server, staff, draft)
+    staff.post(f"/staff/documents/{draft.id}/status", {"status": "open"})
+    with app.app_context():
+        jobs.run_due()
+    assert [m.rcpt_tos[0] for m in smtp_server.messages] == ["once@example.com"]
+
+
+# --- one tax id, one contact ---------------------------------------------------------------------
+
+def _contact_form(**fields):
+    data = {"kind": "company", "name": "Ruiz Dos", "tax_id": "b-12.345.678", "issue_mail": "1"}
+    data.update(fields)
+    return data
+
+
+def test_a_duplicate_tax_id_is_refused_naming_the_contact_unless_confirmed(staff):
+    make_contact(name="Talleres Ruiz", tax_id="B12345678")
+    page = staff.post("/staff/contacts/new", _contact_form())
+    assert page.status_code == 422
+    from tests.conftest import soup
+    html = soup(page)
+    assert "Talleres Ruiz" in html.find(id="e-tax_id").get_text()
+    assert html.find("input", attrs={"name": "confirm_duplicate_tax_id"}) is not None
+    assert Contact.select().count() == 1
+    assert staff.post("/staff/contacts/new", _contact_form(confirm_duplicate_tax_id="1")).status_code == 303
+    assert Contact.select().where(Contact.name == "Ruiz Dos").count() == 1
+
+
+def test_editing_a_contact_keeps_its_own_tax_id_but_cannot_take_another(staff):
+    first = make_contact(name="Talleres Ruiz", tax_id="B12345678")
+    other = make_contact(name="Ferretería Sol", tax_id="A87654321")
+    keep = _contact_form(name="Talleres Ruiz SL", tax_id="B12345678")
+    assert staff.post(f"/staff/contacts/{first.id}/edit", keep).status_code == 303
+    take = _contact_form(name="Ferretería Sol", tax_id="B 12345678")
+    assert staff.post(f"/staff/contacts/{other.id}/edit", take).status_code == 422
+    assert Contact.get_by_id(other.id).tax_id == "A87654321"

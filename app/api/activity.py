@@ -3,7 +3,7 @@ quote decisions, and sales orders (whose state the business moves on: confirmed,
 from flask import g, jsonify
 
 from .. import documents
-from ..documents import By, Refused
+from ..rules import By, Refused
 from ..models import GATEWAYS, ORDER, TRANSITIONS, Comment, Document, Payment, QuoteDecision
 from .. import serializers
 from . import bp

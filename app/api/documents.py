@@ -9,7 +9,7 @@ import datetime
 from flask import g, jsonify, url_for
 
 from .. import comments, documents, money, serializers
-from ..documents import By, Refused
+from ..rules import By, Refused
 from ..models import INVOICE, KINDS, ORDER, QUOTE, STATUSES, Contact, Document, Product, Settings, TaxRate
 from . import bp
 from .errors import ApiError, from_refusal

@@ -96,7 +96,8 @@ def _link_page(token, purpose):
 def access(token):
     """Confirm before using an access link (mail scanners follow GET links)."""
     link, error = _link_page(token, "access")
-    return error or render_template("auth/access.html", person=link.person, token=token)
+    return error or render_template("auth/access.html", person=link.person, token=token,
+                                    next=safe_next(request.args.get("next"), None))
 
 
 @bp.post("/access/<token>")
@@ -111,10 +112,12 @@ def access_confirm(token):
     sign_in(person, via="link")
     Activity.record("login_link", person=person, contact=person.contact_id)
     log.info("portal sign-in by link person=%s ip=%s", person.id, request.remote_addr)
+    # A mail about one document links to it: the person lands there, not on a settings page.
+    target = safe_next(request.args.get("next"), None)
     if not person.password_hash:
         flash(_("Welcome! Set a password so you can come back at any time without a link."), "info")
-        return redirect(url_for("profile.password"), 303)
-    return redirect(url_for("portal.home"), 303)
+        return redirect(target or url_for("profile.password"), 303)
+    return redirect(target or url_for("portal.home"), 303)
 
 
 @bp.get("/reset/<token>")

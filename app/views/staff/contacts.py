@@ -3,11 +3,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
+from ... import contacts
 from ...config import LANGUAGES
 from ...db import db
 from ...web.forms import Form
 from ...models import GATEWAYS, Activity, Contact, Document, Person
 from ...money import amount_input
+from ...rules import Refused
 from . import staff_blueprint
 
 bp = staff_blueprint("contacts", "/contacts")
@@ -40,6 +42,7 @@ def read_contact_form(data):
         "discount_bp": form.percent("discount"),
         "portal_enabled": form.checkbox("portal_enabled"),
         "catalog_enabled": form.checkbox("catalog_enabled"),
+        "issue_mail": form.checkbox("issue_mail"),
     }
     chosen = [g for g in data.getlist("gateways")] if hasattr(data, "getlist") else []
     if any(g not in GATEWAYS for g in chosen):
@@ -53,8 +56,24 @@ def contact_form_values(contact):
     values = {name: getattr(contact, name, "") for name in FIELDS if name != "discount"}
     values.update(discount=str(contact.discount_bp / 100).rstrip("0").rstrip(".") if contact.discount_bp else "",
                   portal_enabled=contact.portal_enabled, catalog_enabled=contact.catalog_enabled,
-                  gateways=contact.gateway_list)
+                  issue_mail=contact.issue_mail, gateways=contact.gateway_list)
     return values
+
+
+def _save(form, values, contact=None):
+    """Create or update through the service; None (with the message on the form) if refused.
+    A duplicate tax id is saved only when the person ticked the box the refusal showed."""
+    if not form.ok:
+        return None
+    confirmed = form.checkbox("confirm_duplicate_tax_id")
+    try:
+        if contact is None:
+            return contacts.create(values, allow_duplicate_tax_id=confirmed)
+        return contacts.update(contact, values, allow_duplicate_tax_id=confirmed)
+    except Refused as exc:
+        form.error(exc.field, str(exc.message))
+        form.values["duplicate_tax_id"] = exc.code == "duplicate_tax_id"
+        return None
 
 
 @bp.get("/")
@@ -74,16 +93,17 @@ def index():
 @bp.get("/new")
 def new():
     """Show the new-contact form."""
-    return render_template("staff/contacts/form.html", form=Form(values={"kind": "company"}), contact=None)
+    return render_template("staff/contacts/form.html", form=Form(values={"kind": "company", "issue_mail": True}),
+                           contact=None)
 
 
 @bp.post("/new")
 def create():
     """Create a contact."""
     form, values = read_contact_form(request.form)
-    if not form.ok:
+    contact = _save(form, values)
+    if contact is None:
         return render_template("staff/contacts/form.html", form=form, contact=None), 422
-    contact = Contact.create(**values)
     flash(_("Contact %(name)s created.", name=contact.name), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)
 
@@ -113,9 +133,8 @@ def update(contact_id):
     """Save changes to a contact."""
     contact = get_contact(contact_id)
     form, values = read_contact_form(request.form)
-    if not form.ok:
+    if _save(form, values, contact) is None:
         return render_template("staff/contacts/form.html", form=form, contact=contact), 422
-    Contact.update(values).where(Contact.id == contact.id).execute()
     flash(_("Changes saved."), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)
 

@@ -5,7 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ... import comments, documents, quotes
-from ...documents import By, Refused
+from ...rules import By, Refused
 from ...models import KINDS, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate
 from ...money import amount_input
 from ...web.forms import Form

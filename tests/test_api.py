@@ -353,7 +353,8 @@ def test_record_manual_payment_and_list(api):
 def test_manual_payment_refusals(api):
     doc = make_document(status="open")
     resp = api.post(f"/documents/{doc.id}/payments", {"amount": doc.total + 1})
-    assert resp.status_code == 422 and "amount" in error_of(resp)["fields"]
+    assert resp.status_code == 409 and error_of(resp)["code"] == "over_amount_due"
+    assert "amount" in error_of(resp)["fields"]
     assert api.post(f"/documents/{doc.id}/payments", {"amount": 0}).status_code == 422
     draft = make_document(status="draft")
     resp = api.post(f"/documents/{draft.id}/payments", {"amount": 1})

@@ -97,7 +97,8 @@ def test_manual_payment_rules_are_the_same_through_both_doors(staff, client, bea
                                                                "paid_on": datetime.date.today().isoformat()})
     assert page.status_code == 422
     resp = client.post(f"/api/v1/documents/{doc.id}/payments", json={"amount": over}, headers=bearer)
-    assert resp.status_code == 422 and "amount" in resp.get_json()["error"]["fields"]
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "over_amount_due"
+    assert "amount" in resp.get_json()["error"]["fields"]
     draft = make_document(contact, status="draft")
     resp = client.post(f"/api/v1/documents/{draft.id}/payments", json={"amount": 100}, headers=bearer)
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "not_payable"

@@ -71,13 +71,13 @@ def from_http_exception(exc):
 
 
 def from_refusal(exc):
-    """A domain refusal as the API's error: 422 on a field, 409 otherwise; messages in English
-    whatever the client's Accept-Language, as every other API message."""
+    """A domain refusal as the API's error: a 409 with its code, naming the field it concerns if
+    any. 422 stays for a body its schema refuses: what refuses a valid one is the data (an amount
+    above what is due), which no schema can say. Messages in English whatever the client's
+    Accept-Language, as every other API message."""
     with force_locale("en"):
         message = str(exc.message)
-    if exc.field:
-        return ApiError(422, "validation_failed", "Some fields are not valid.", {exc.field: message})
-    return ApiError(409, exc.code, message)
+    return ApiError(409, exc.code, message, {exc.field: message} if exc.field else None)
 
 
 def register(bp):

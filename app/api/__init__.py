@@ -2,9 +2,10 @@
 tokens, one error shape, idempotency keys on creating requests, a rate limit per token, and an
 OpenAPI 3.1 description at /api/v1/openapi.json that a test keeps equal to the routes.
 
-Modules: auth (tokens), errors, idempotency, validation (reading JSON and query strings,
-cursor pagination), serializers (what each model looks like), and one module per resource
-group (contacts, documents, catalog, activity)."""
+Modules: auth (tokens), errors, idempotency, fields and schemas (what each request may carry,
+declared once with pydantic for both validation and the description), validation (reading
+bodies and query strings with them, cursor pagination), responses and openapi (the
+description), and one module per resource group (contacts, documents, catalog, activity)."""
 from flask import Blueprint, current_app, jsonify, request
 
 from ..web.limits import limiter

@@ -4,22 +4,19 @@ from flask import g, jsonify
 
 from .. import documents
 from ..rules import By, Refused
-from ..models import GATEWAYS, ORDER, TRANSITIONS, Comment, Document, Payment, QuoteDecision
+from ..models import ORDER, Comment, Document, Payment, QuoteDecision
 from .. import serializers
 from . import bp
 from .errors import ApiError, from_refusal
-from .validation import Body, Query, fetch, json_body
-
-PAYMENT_STATUSES = ("pending", "succeeded", "failed", "cancelled", "refunded")
-ORDER_STATUSES = tuple(sorted(TRANSITIONS[ORDER]))
+from .schemas import CommentQuery, DecisionQuery, OrderQuery, OrderStatusChange, PaymentQuery
+from .validation import fetch, page, read_body, read_query
 
 
 @bp.get("/payments")
 def list_payments():
     """List payments, newest first, by document, contact, status and gateway."""
-    query = Query(("document_id", "contact_id", "status", "gateway"))
-    document_id, contact_id = query.integer("document_id"), query.integer("contact_id")
-    status, gateway = query.choice("status", PAYMENT_STATUSES), query.choice("gateway", ("manual",) + GATEWAYS)
+    params = read_query(PaymentQuery)
+    document_id, contact_id, status, gateway = params.document_id, params.contact_id, params.status, params.gateway
     rows = Payment.select()
     if document_id:
         rows = rows.where(Payment.document == document_id)
@@ -29,7 +26,7 @@ def list_payments():
         rows = rows.where(Payment.status == status)
     if gateway:
         rows = rows.where(Payment.gateway == gateway)
-    return jsonify(query.page(rows, Payment.id, serializers.payment))
+    return jsonify(page(rows, Payment.id, serializers.payment, params))
 
 
 @bp.get("/payments/<int:payment_id>")
@@ -41,9 +38,8 @@ def get_payment(payment_id):
 @bp.get("/comments")
 def list_comments():
     """List comments, newest first, by document, contact and author (the customer or staff)."""
-    query = Query(("document_id", "contact_id", "author_type"))
-    document_id, contact_id = query.integer("document_id"), query.integer("contact_id")
-    author = query.choice("author_type", ("person", "staff"))
+    params = read_query(CommentQuery)
+    document_id, contact_id, author = params.document_id, params.contact_id, params.author_type
     rows = Comment.select()
     if document_id:
         rows = rows.where(Comment.document == document_id)
@@ -53,33 +49,33 @@ def list_comments():
         rows = rows.where(Comment.person.is_null(False))
     elif author == "staff":
         rows = rows.where(Comment.person.is_null())
-    return jsonify(query.page(rows, Comment.id, serializers.comment))
+    return jsonify(page(rows, Comment.id, serializers.comment, params))
 
 
 @bp.get("/quote-decisions")
 def list_decisions():
     """List quote acceptances and refusals, newest first."""
-    query = Query(("document_id", "decision"))
-    document_id, decision = query.integer("document_id"), query.choice("decision", ("accepted", "declined"))
+    params = read_query(DecisionQuery)
+    document_id, decision = params.document_id, params.decision
     rows = QuoteDecision.select()
     if document_id:
         rows = rows.where(QuoteDecision.document == document_id)
     if decision:
         rows = rows.where(QuoteDecision.decision == decision)
-    return jsonify(query.page(rows, QuoteDecision.id, serializers.decision))
+    return jsonify(page(rows, QuoteDecision.id, serializers.decision, params))
 
 
 @bp.get("/orders")
 def list_orders():
     """List sales orders, newest first, by status and contact."""
-    query = Query(("status", "contact_id"))
-    status, contact_id = query.choice("status", ORDER_STATUSES), query.integer("contact_id")
+    params = read_query(OrderQuery)
+    status, contact_id = params.status, params.contact_id
     rows = Document.select().where(Document.kind == ORDER)
     if status:
         rows = rows.where(Document.status == status)
     if contact_id:
         rows = rows.where(Document.contact == contact_id)
-    return jsonify(query.page(rows, Document.id, serializers.document_summary))
+    return jsonify(page(rows, Document.id, serializers.document_summary, params))
 
 
 @bp.post("/orders/<int:order_id>/status")
@@ -89,9 +85,7 @@ def change_order_status(order_id):
     order = fetch(Document, order_id, "order")
     if order.kind != ORDER:
         raise ApiError(404, "not_found", "No such order.")
-    body = Body(json_body(), ("status",))
-    target = body.choice("status", ORDER_STATUSES, required=True)
-    body.done()
+    target = read_body(OrderStatusChange).status
     try:
         documents.move(order, target, By(api_token=g.api_token))
     except Refused as exc:

@@ -3,16 +3,14 @@ from flask import jsonify, url_for
 from peewee import IntegrityError
 
 from ..db import db
-from ..models import MAX_STOCK, Activity, Category, Product, Settings, TaxRate, utcnow
+from ..models import Activity, Category, Product, Settings, TaxRate, utcnow
 from .. import serializers
 from . import bp
 from .errors import ApiError
 from .idempotency import idempotent
-from .validation import Body, Query, fetch, json_body, reference
-
-PRODUCT_FIELDS = ("sku", "name", "description", "category_id", "price", "currency", "track_stock",
-                  "stock", "active", "visible", "tax_ids")
-CATEGORY_FIELDS = ("name", "parent_id", "position")
+from .schemas import (CategoryCreate, CategoryQuery, CategoryUpdate, ProductCreate, ProductQuery, ProductUpdate,
+                      StockAdjustment, TaxRateQuery)
+from .validation import Conflicts, fetch, page, read_body, read_query
 
 
 def _created(payload, location):
@@ -24,40 +22,24 @@ def _created(payload, location):
 
 # --- products -------------------------------------------------------------------------------
 
-def read_product(data, product=None):
-    """Validate a product body; returns (values for the model, tax ids or None)."""
+def read_product(product=None):
+    """The product fields sent, as the model's values, and the tax ids (None: not sent)."""
     creating = product is None
-    body = Body(data, PRODUCT_FIELDS)
-    values = {"sku": body.string("sku", required=creating or body.has("sku"), max_length=60, default=None),
-              "name": body.string("name", required=creating or body.has("name"), max_length=200, default=None),
-              "description": body.string("description", max_length=5000, multiline=True, default=None),
-              "price": body.amount("price", required=creating),
-              "currency": body.currency("currency"),
-              "track_stock": body.boolean("track_stock"),
-              "active": body.boolean("active"),
-              "visible": body.boolean("visible")}
-    if body.has("category_id"):
-        values["category"] = reference(body, "category_id", Category, "category")
-        if body.data["category_id"] is None:
-            values["category"] = None
-            values["_category_cleared"] = True
+    body = read_body(ProductCreate if creating else ProductUpdate)
+    values = body.given()
+    tax_ids = values.pop("tax_ids", None)
+    conflicts = Conflicts()
+    if "category_id" in body.model_fields_set:   # null moves it out of any category
+        values["category"] = conflicts.row(Category, values.pop("category_id", None), "category_id", "category")
     if creating:
-        values["stock"] = body.integer("stock", minimum=0, maximum=MAX_STOCK, default=0)
-        values["currency"] = values["currency"] or Settings.get_solo().default_currency
-    elif body.has("stock"):
-        body.error("stock", "Change stock with POST /products/{id}/stock-adjustments.")
-    tax_ids = body.id_list("tax_ids")
-    if tax_ids is not None:
-        offered = {t.id for t in TaxRate.offered_to(product)}
-        unknown = [t for t in tax_ids if t not in offered]
-        if unknown:
-            body.error("tax_ids", f"No active tax rate has the id {unknown[0]}.")
-    body.done()
-    cleared = values.pop("_category_cleared", False)
-    clean = {k: v for k, v in values.items() if v is not None}
-    if cleared:
-        clean["category"] = None
-    return clean, tax_ids
+        values.setdefault("stock", 0)
+        values.setdefault("currency", Settings.get_solo().default_currency)
+    offered = {t.id for t in TaxRate.offered_to(product)} if tax_ids else set()
+    for tax_id in tax_ids or ():
+        if tax_id not in offered:
+            conflicts.add("unknown_reference", "tax_ids", f"No active tax rate has the id {tax_id}.")
+    conflicts.check()
+    return values, tax_ids
 
 
 def _sku_taken():
@@ -67,9 +49,8 @@ def _sku_taken():
 @bp.get("/products")
 def list_products():
     """List products, newest first, by text (name or SKU), SKU, category and active."""
-    query = Query(("q", "sku", "category_id", "active"))
-    q, sku = query.string("q"), query.string("sku", 60)
-    category_id, active = query.integer("category_id"), query.boolean("active")
+    params = read_query(ProductQuery)
+    q, sku, category_id, active = params.q, params.sku, params.category_id, params.active
     rows = Product.select()
     if q:
         like = f"%{q}%"
@@ -80,14 +61,14 @@ def list_products():
         rows = rows.where(Product.category == category_id)
     if active is not None:
         rows = rows.where(Product.active == active)
-    return jsonify(query.page(rows, Product.id, serializers.product))
+    return jsonify(page(rows, Product.id, serializers.product, params))
 
 
 @bp.post("/products")
 @idempotent
 def create_product():
     """Create a product."""
-    values, tax_ids = read_product(json_body())
+    values, tax_ids = read_product()
     try:
         with db.atomic():
             product = Product.create(**values)
@@ -107,7 +88,7 @@ def get_product(product_id):
 def update_product(product_id):
     """Change some fields of a product (stock has its own endpoint)."""
     product = fetch(Product, product_id, "product")
-    values, tax_ids = read_product(json_body(), product)
+    values, tax_ids = read_product(product)
     try:
         with db.atomic():
             if values:
@@ -126,12 +107,8 @@ def adjust_stock(product_id):
     """Add to or take from the stock; concurrent adjustments add up, and the stock never goes
     below zero (409). Send an Idempotency-Key: a retried adjustment must not count twice."""
     product = fetch(Product, product_id, "product")
-    body = Body(json_body(), ("delta", "reason"))
-    delta = body.integer("delta", required=True, minimum=-MAX_STOCK, maximum=MAX_STOCK)
-    reason = body.string("reason", max_length=200)
-    if delta == 0:
-        body.error("delta", "Must not be zero.")
-    body.done()
+    body = read_body(StockAdjustment)
+    delta, reason = body.delta, body.reason or ""
     with db.atomic():
         if not product.adjust_stock(delta):
             raise ApiError(409, "insufficient_stock",
@@ -143,34 +120,33 @@ def adjust_stock(product_id):
 
 # --- categories -----------------------------------------------------------------------------
 
-def read_category(data, category=None):
-    creating = category is None
-    body = Body(data, CATEGORY_FIELDS)
-    values = {"name": body.string("name", required=creating or body.has("name"), max_length=120, default=None),
-              "position": body.integer("position", minimum=0, maximum=1_000_000)}
-    parent_given = body.has("parent_id")
-    parent = reference(body, "parent_id", Category, "category") if parent_given else None
-    body.done()
-    values = {k: v for k, v in values.items() if v is not None}
-    return values, parent_given, parent, body
+def read_category(category=None):
+    """The category fields sent, as the model's values; whether parent_id was sent, and the parent."""
+    body = read_body(CategoryCreate if category is None else CategoryUpdate)
+    values = body.given()
+    values.pop("parent_id", None)
+    conflicts = Conflicts()
+    parent = conflicts.row(Category, body.parent_id, "parent_id", "category")
+    conflicts.check()
+    return values, "parent_id" in body.model_fields_set, parent
 
 
 @bp.get("/categories")
 def list_categories():
     """List categories, newest first, optionally the children of one parent."""
-    query = Query(("parent_id",))
-    parent_id = query.integer("parent_id")
+    params = read_query(CategoryQuery)
+    parent_id = params.parent_id
     rows = Category.select()
     if parent_id:
         rows = rows.where(Category.parent == parent_id)
-    return jsonify(query.page(rows, Category.id, serializers.category))
+    return jsonify(page(rows, Category.id, serializers.category, params))
 
 
 @bp.post("/categories")
 @idempotent
 def create_category():
     """Create a category, at the top or under a parent."""
-    values, _given, parent, _body = read_category(json_body())
+    values, _given, parent = read_category()
     with db.atomic():
         if "position" not in values:
             values["position"] = Category.next_position(parent)
@@ -188,13 +164,13 @@ def get_category(category_id):
 def update_category(category_id):
     """Rename or move a category; a move inside itself or its own subtree is refused."""
     category = fetch(Category, category_id, "category")
-    values, parent_given, parent, _body = read_category(json_body(), category)
+    values, parent_given, parent = read_category(category)
     with db.atomic():
         if parent_given:
             Category.lock_all()
             if not Category.get_by_id(category.id).can_move_under(parent):
-                raise ApiError(422, "validation_failed", "Some fields are not valid.",
-                               {"parent_id": "A category cannot be moved inside itself or one of its subcategories."})
+                message = "A category cannot be moved inside itself or one of its subcategories."
+                raise ApiError(409, "category_cycle", message, {"parent_id": message})
             values["parent"] = parent
         if values:
             Category.update(values).where(Category.id == category.id).execute()
@@ -204,9 +180,9 @@ def update_category(category_id):
 @bp.get("/tax-rates")
 def list_tax_rates():
     """List the tax rates, whose ids document lines and products refer to."""
-    query = Query(("active",))
-    active = query.boolean("active")
+    params = read_query(TaxRateQuery)
+    active = params.active
     rows = TaxRate.select()
     if active is not None:
         rows = rows.where(TaxRate.active == active)
-    return jsonify(query.page(rows, TaxRate.id, serializers.tax_rate))
+    return jsonify(page(rows, TaxRate.id, serializers.tax_rate, params))

@@ -3,58 +3,31 @@ from flask import jsonify, url_for
 from peewee import IntegrityError
 
 from .. import tokens
-from ..config import LANGUAGES
 from ..db import db
-from ..models import GATEWAYS, Activity, Contact, Person, Settings
+from ..models import Activity, Contact, Person, Settings
 from ..links import external_url
 from .. import serializers
 from . import bp
 from .errors import ApiError
 from .idempotency import idempotent
-from .validation import Body, Query, fetch, json_body, reference
-
-CONTACT_FIELDS = ("kind", "name", "tax_id", "email", "phone", "billing_address", "shipping_address",
-                  "language", "currency", "payment_methods", "portal_enabled", "catalog_enabled",
-                  "discount_bp", "notes", "archived")
-PERSON_FIELDS = ("name", "email", "language", "active")
+from .schemas import (AccessLinkCreate, ContactCreate, ContactQuery, ContactUpdate, Page, PersonCreate,
+                      PersonUpdate)
+from .validation import Conflicts, fetch, page, read_body, read_query
 
 
-def read_contact(data, creating):
-    """Validate a contact body; returns the model's values for the fields present."""
-    body = Body(data, CONTACT_FIELDS)
-    values = {
-        "kind": body.choice("kind", ("company", "person")),
-        "name": body.string("name", required=creating or body.has("name"), max_length=200, default=None),
-        "tax_id": body.string("tax_id", max_length=40, default=None),
-        "email": body.email("email"),
-        "phone": body.string("phone", max_length=40, default=None),
-        "billing_address": body.string("billing_address", max_length=1000, multiline=True, default=None),
-        "shipping_address": body.string("shipping_address", max_length=1000, multiline=True, default=None),
-        "language": body.choice("language", ("",) + tuple(LANGUAGES)),
-        "currency": None,
-        "portal_enabled": body.boolean("portal_enabled"),
-        "catalog_enabled": body.boolean("catalog_enabled"),
-        "discount_bp": body.integer("discount_bp", minimum=0, maximum=10000),
-        "notes": body.string("notes", max_length=5000, multiline=True, default=None),
-        "archived": body.boolean("archived"),
-    }
-    if body.has("currency") and body.data["currency"] != "":
-        values["currency"] = body.currency("currency")
-    elif body.has("currency"):
-        values["currency"] = ""
-    methods = body.string_list("payment_methods", GATEWAYS)
-    if methods is not None:
-        values["gateways"] = ",".join(methods)
-    body.done()
-    return {k: v for k, v in values.items() if v is not None}
+def read_contact(creating):
+    """The contact fields sent, as the model's values."""
+    values = read_body(ContactCreate if creating else ContactUpdate).given()
+    if "payment_methods" in values:
+        values["gateways"] = ",".join(values.pop("payment_methods"))
+    return values
 
 
 @bp.get("/contacts")
 def list_contacts():
     """List contacts, newest first, filtered by text, portal access or archived."""
-    query = Query(("q", "portal_enabled", "archived", "email"))
-    q, email = query.string("q"), query.string("email", 254)
-    portal, archived = query.boolean("portal_enabled"), query.boolean("archived")
+    params = read_query(ContactQuery)
+    q, email, portal, archived = params.q, params.email, params.portal_enabled, params.archived
     rows = Contact.select()
     if q:
         like = f"%{q}%"
@@ -65,14 +38,14 @@ def list_contacts():
         rows = rows.where(Contact.portal_enabled == portal)
     if archived is not None:
         rows = rows.where(Contact.archived == archived)
-    return jsonify(query.page(rows, Contact.id, serializers.contact))
+    return jsonify(page(rows, Contact.id, serializers.contact, params))
 
 
 @bp.post("/contacts")
 @idempotent
 def create_contact():
     """Create a contact."""
-    values = read_contact(json_body(), creating=True)
+    values = read_contact(creating=True)
     contact = Contact.create(**values)
     response = jsonify(serializers.contact(contact))
     response.status_code = 201
@@ -90,7 +63,7 @@ def get_contact(contact_id):
 def update_contact(contact_id):
     """Change some fields of a contact (portal access and payment methods too)."""
     contact = fetch(Contact, contact_id, "contact")
-    values = read_contact(json_body(), creating=False)
+    values = read_contact(creating=False)
     if values:
         with db.atomic():
             Contact.update(values).where(Contact.id == contact.id).execute()
@@ -110,16 +83,6 @@ def get_person(contact, person_id):
     return person
 
 
-def read_person(data, creating):
-    body = Body(data, PERSON_FIELDS)
-    values = {"name": body.string("name", required=creating or body.has("name"), max_length=200, default=None),
-              "email": body.email("email", required=creating or body.has("email")),
-              "language": body.choice("language", ("",) + tuple(LANGUAGES)),
-              "active": body.boolean("active")}
-    body.done()
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def _email_taken():
     return ApiError(409, "email_taken", "Another person already signs in with this email.",
                     {"email": "Another person already signs in with this email."})
@@ -129,8 +92,8 @@ def _email_taken():
 def list_people(contact_id):
     """List the people who sign in for a contact."""
     contact = fetch(Contact, contact_id, "contact")
-    query = Query()
-    return jsonify(query.page(Person.select().where(Person.contact == contact), Person.id, serializers.person))
+    params = read_query(Page)
+    return jsonify(page(Person.select().where(Person.contact == contact), Person.id, serializers.person, params))
 
 
 @bp.post("/contacts/<int:contact_id>/people")
@@ -138,7 +101,7 @@ def list_people(contact_id):
 def create_person(contact_id):
     """Add a person who can sign in for the contact."""
     contact = fetch(Contact, contact_id, "contact")
-    values = read_person(json_body(), creating=True)
+    values = read_body(PersonCreate).given()
     try:
         with db.atomic():
             person = Person.create(contact=contact, **values)
@@ -162,7 +125,7 @@ def update_person(contact_id, person_id):
     """Change a person's name, email, language or whether they may sign in."""
     contact = fetch(Contact, contact_id, "contact")
     person = get_person(contact, person_id)
-    values = read_person(json_body(), creating=False)
+    values = read_body(PersonUpdate).given()
     if values:
         try:
             with db.atomic():
@@ -182,11 +145,10 @@ def create_access_link(contact_id):
     business sends it itself. Older unused links of that person stop working. Not idempotent
     on purpose: storing the answer would store the link in clear."""
     contact = fetch(Contact, contact_id, "contact")
-    body = Body(json_body(), ("person_id",))
-    person = reference(body, "person_id", Person, "person", required=True)
-    if person is not None and person.contact_id != contact.id:
-        body.error("person_id", "This person does not sign in for this contact.")
-    body.done()
+    conflicts = Conflicts()
+    person = conflicts.row(Person, read_body(AccessLinkCreate).person_id, "person_id",
+                           "person of this contact", where=Person.contact == contact)
+    conflicts.check()
     if not person.can_sign_in():
         raise ApiError(409, "portal_disabled",
                        "Portal access is off for this contact or this person; turn it on first.")

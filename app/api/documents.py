@@ -10,15 +10,12 @@ from flask import g, jsonify, url_for
 
 from .. import comments, documents, money, serializers
 from ..rules import By, Refused
-from ..models import INVOICE, KINDS, ORDER, QUOTE, STATUSES, Contact, Document, Product, Settings, TaxRate
+from ..models import INVOICE, ORDER, QUOTE, Contact, Document, Product, Settings, TaxRate
 from . import bp
 from .errors import ApiError, from_refusal
 from .idempotency import idempotent
-from .validation import Body, Query, fetch, json_body, reference
-
-DOCUMENT_FIELDS = ("kind", "contact_id", "number", "issue_date", "due_date", "valid_until", "currency",
-                   "reference", "notes", "terms", "shipping_address", "lines", "issue")
-LINE_FIELDS = ("description", "quantity", "unit_price", "discount_bp", "tax_ids", "product_id", "sku")
+from .schemas import CommentCreate, DocumentCreate, DocumentQuery, PaymentCreate
+from .validation import Conflicts, fetch, page, read_body, read_query
 
 
 def _created(payload, location):
@@ -33,10 +30,9 @@ def _created(payload, location):
 @bp.get("/documents")
 def list_documents():
     """List documents, newest first, by kind, status, contact, number and issue dates."""
-    query = Query(("kind", "status", "contact_id", "number", "issued_from", "issued_to"))
-    kind, status = query.choice("kind", KINDS), query.choice("status", tuple(STATUSES))
-    contact_id, number = query.integer("contact_id"), query.string("number", 40)
-    issued_from, issued_to = query.date("issued_from"), query.date("issued_to")
+    params = read_query(DocumentQuery)
+    kind, status, contact_id, number = params.kind, params.status, params.contact_id, params.number
+    issued_from, issued_to = params.issued_from, params.issued_to
     rows = Document.select()
     if kind:
         rows = rows.where(Document.kind == kind)
@@ -50,7 +46,7 @@ def list_documents():
         rows = rows.where(Document.issue_date >= issued_from)
     if issued_to:
         rows = rows.where(Document.issue_date <= issued_to)
-    return jsonify(query.page(rows, Document.id, serializers.document_summary))
+    return jsonify(page(rows, Document.id, serializers.document_summary, params))
 
 
 @bp.get("/documents/<int:doc_id>")
@@ -61,103 +57,82 @@ def get_document(doc_id):
 
 # --- creating -------------------------------------------------------------------------------
 
-def read_lines(body, currency):
-    """Parse `lines` into documents.Line values."""
-    data = body.data.get("lines")
-    if not isinstance(data, list) or not data:
-        body.error("lines", "Send at least one line.")
-        return []
-    if len(data) > documents.MAX_LINES:
-        body.error("lines", f"A document can have at most {documents.MAX_LINES} lines.")
-        return []
+def _line_references(lines, conflicts):
+    """Each line's product (by id or SKU) and tax rates: [(line, product, taxes)]."""
     taxes_by_id = {t.id: t for t in TaxRate.select()}
-    rows = []
-    for index, item in enumerate(data):
-        prefix = f"lines[{index}]."
-        if not isinstance(item, dict):
-            body.error(f"lines[{index}]", "Each line is an object.")
-            continue
-        line = Body(item, LINE_FIELDS, prefix=prefix)
-        product = reference(line, "product_id", Product, "product")
-        sku = line.string("sku", max_length=60, default=None)
-        if sku and product is None and "product_id" not in line.errors:
-            product = Product.get_or_none(Product.sku == sku)
+    found = []
+    for index, line in enumerate(lines):
+        at = f"lines[{index}]."
+        product = conflicts.row(Product, line.product_id, at + "product_id", "product")
+        if line.product_id is None and line.sku:
+            product = Product.get_or_none(Product.sku == line.sku)
             if product is None:
-                line.error("sku", "No product has this SKU.")
-        description = line.string("description", max_length=2000, multiline=True, default=None,
-                                  required=product is None)
-        if product is not None and not description:
-            description = product.name
-        quantity = line.quantity("quantity", required=True) if line.has("quantity") else 1000
-        price = line.integer("unit_price", required=product is None or product.currency != currency,
-                             minimum=1 - money.MAX_AMOUNT, maximum=money.MAX_AMOUNT - 1)
-        if price is None and product is not None and product.currency == currency:
-            price = product.price
-        discount = line.integer("discount_bp", minimum=0, maximum=10000, default=0)
-        tax_ids = line.id_list("tax_ids")
-        if tax_ids is None:
-            tax_ids = sorted(product.tax_ids()) if product is not None and "tax_ids" not in line.errors else []
-        chosen = []
+                conflicts.add("unknown_reference", at + "sku", "No product has this SKU.")
+        tax_ids = line.tax_ids if line.tax_ids is not None else sorted(product.tax_ids()) if product else []
         for tax_id in tax_ids:
             if tax_id not in taxes_by_id:
-                line.error("tax_ids", f"No tax rate has the id {tax_id}.")
-            else:
-                chosen.append(taxes_by_id[tax_id])
-        if len({t.name for t in chosen}) != len(chosen):
-            line.error("tax_ids", "A line cannot carry the same tax twice.")
-        if line.ok and abs(money.line_net(quantity, price, discount)) >= money.MAX_AMOUNT:
-            line.error("unit_price", "This line's amount is too large.")
-        body.errors.update(line.errors)
-        if line.ok:
-            rows.append(documents.Line(description=description, qty_milli=quantity, unit_price=price,
-                                       discount_bp=discount, product=product,
-                                       taxes=[(t.name, t.rate_bp) for t in chosen]))
-    if body.ok:
-        totals = documents.totals(rows)
-        if max([abs(totals["total"]), abs(totals["subtotal"])] + [abs(t[3]) for t in totals["taxes"]]) >= money.MAX_AMOUNT:
-            body.error("lines", "The document's total is too large.")
+                conflicts.add("unknown_reference", at + "tax_ids", f"No tax rate has the id {tax_id}.")
+        found.append((line, product, [taxes_by_id[t] for t in tax_ids if t in taxes_by_id]))
+    return found
+
+
+def _line_values(found, currency, conflicts):
+    """documents.Line values, or refusals for what a line may not be."""
+    rows = []
+    for index, (line, product, taxes) in enumerate(found):
+        at = f"lines[{index}]."
+        price = line.unit_price
+        if price is None:   # the schema lets it out only when a product is named
+            if product.currency != currency:
+                conflicts.add("unit_price_required", at + "unit_price",
+                              f"The product is priced in {product.currency}: send a unit_price in {currency}.")
+                continue
+            price = product.price
+        if len({t.name for t in taxes}) != len(taxes):
+            conflicts.add("duplicate_tax", at + "tax_ids", "A line cannot carry the same tax twice.")
+        quantity = 1000 if line.quantity is None else line.quantity
+        discount = line.discount_bp or 0
+        if abs(money.line_net(quantity, price, discount)) >= money.MAX_AMOUNT:
+            conflicts.add("amount_too_large", at + "unit_price", "This line's amount is too large.")
+        rows.append(documents.Line(description=line.description or product.name, qty_milli=quantity,
+                                   unit_price=price, discount_bp=discount, product=product,
+                                   taxes=[(t.name, t.rate_bp) for t in taxes]))
     return rows
 
 
-def read_document(data):
-    """Validate a new document; returns (kind, header values, rows, issue?)."""
-    body = Body(data, DOCUMENT_FIELDS)
+def read_document():
+    """The new document sent: (kind, header values, number or None, lines, issue?)."""
+    doc = read_body(DocumentCreate)
+    sent = doc.model_fields_set
     settings = Settings.get_solo()
-    kind = body.choice("kind", KINDS, required=True)
-    contact = reference(body, "contact_id", Contact, "contact", required=True)
-    number = body.string("number", max_length=40, default=None, required=body.has("number"))
+    conflicts = Conflicts()
+    contact = conflicts.row(Contact, doc.contact_id, "contact_id", "contact")
+    found = _line_references(doc.lines, conflicts)
+    conflicts.check()
     today = datetime.date.today()
-    issue_date = body.date("issue_date") or today
-    header = {"contact": contact, "issue_date": issue_date,
-              "reference": body.string("reference", max_length=80),
-              "notes": body.string("notes", max_length=10000, multiline=True),
-              "terms": body.string("terms", max_length=10000, multiline=True, default=settings.default_terms)}
-    later = None
-    if kind == QUOTE:
-        if body.has("due_date"):
-            body.error("due_date", "Quotes have valid_until, not a due date.")
-        later = header["valid_until"] = body.date("valid_until") if body.has("valid_until") else \
+    header = {"contact": contact, "issue_date": doc.issue_date or today, "reference": doc.reference or "",
+              "notes": doc.notes or "", "terms": settings.default_terms if doc.terms is None else doc.terms,
+              "currency": doc.currency or contact.currency or settings.default_currency}
+    if doc.kind == QUOTE:
+        later = "valid_until"
+        header[later] = doc.valid_until if later in sent else \
             today + datetime.timedelta(days=settings.quote_validity_days)
-    elif kind in (INVOICE, ORDER):
-        if body.has("valid_until"):
-            body.error("valid_until", "Only quotes have valid_until.")
-        default_due = today + datetime.timedelta(days=settings.payment_terms_days) if kind == INVOICE else None
-        later = header["due_date"] = body.date("due_date") if body.has("due_date") else default_due
-    if later and later < issue_date:
-        body.error("valid_until" if kind == QUOTE else "due_date", "This date cannot be before the issue date.")
-    if kind == ORDER:
-        header["shipping_address"] = body.string(
-            "shipping_address", max_length=1000, multiline=True,
-            default=(contact.shipping_address or contact.billing_address) if contact else "")
-    elif body.has("shipping_address"):
-        body.error("shipping_address", "Only sales orders have a shipping address.")
-    currency = body.currency("currency", required=True) if body.has("currency") else \
-        ((contact.currency if contact and contact.currency else settings.default_currency))
-    header["currency"] = currency
-    issue = body.boolean("issue", default=False)
-    rows = read_lines(body, currency or settings.default_currency)
-    body.done()
-    return kind, header, number, rows, issue
+    else:
+        later = "due_date"   # null: none; left out: the payment terms for an invoice
+        header[later] = doc.due_date if later in sent else \
+            today + datetime.timedelta(days=settings.payment_terms_days) if doc.kind == INVOICE else None
+    if header[later] and header[later] < header["issue_date"]:
+        conflicts.add("date_before_issue", later, "This date cannot be before the issue date.")
+    if doc.kind == ORDER:
+        header["shipping_address"] = doc.shipping_address if doc.shipping_address is not None else \
+            contact.shipping_address or contact.billing_address
+    rows = _line_values(found, header["currency"], conflicts)
+    conflicts.check()
+    totals = documents.totals(rows)
+    if max([abs(totals["total"]), abs(totals["subtotal"])] + [abs(t[3]) for t in totals["taxes"]]) >= money.MAX_AMOUNT:
+        conflicts.add("amount_too_large", "lines", "The document's total is too large.")
+    conflicts.check()
+    return doc.kind, header, doc.number, rows, bool(doc.issue)
 
 
 def _updated(doc):
@@ -168,7 +143,7 @@ def _updated(doc):
 @idempotent
 def create_document():
     """Create an invoice, quote or sales order with its lines (a draft, or issued at once)."""
-    kind, header, number, rows, issue = read_document(json_body())
+    kind, header, number, rows, issue = read_document()
     try:
         doc = documents.create(kind, header, rows, By(api_token=g.api_token), number=number, issue_now=issue)
     except Refused as exc:
@@ -209,11 +184,8 @@ def void_document(doc_id):
 def record_payment(doc_id):
     """Record a payment received outside the portal (transfer, cash...)."""
     doc = fetch(Document, doc_id, "document")
-    body = Body(json_body(), ("amount", "paid_on", "note"))
-    amount = body.amount("amount", required=True, minimum=1)
-    paid_on = body.date("paid_on") or datetime.date.today()
-    note = body.string("note", max_length=200)
-    body.done()
+    body = read_body(PaymentCreate)
+    amount, paid_on, note = body.amount, body.paid_on or datetime.date.today(), body.note or ""
     try:
         payment = documents.record_manual_payment(doc, amount, paid_on, note, By(api_token=g.api_token))
     except Refused as exc:
@@ -227,8 +199,6 @@ def post_comment(doc_id):
     """Post a comment as the business; its author is the token's name. The contact's people
     are mailed, as for a comment written in the back-office."""
     doc = fetch(Document, doc_id, "document")
-    body = Body(json_body(), ("body",))
-    text = body.string("body", required=True, max_length=5000, multiline=True)
-    body.done()
+    text = read_body(CommentCreate).body
     comment = comments.post_by_business(doc, text, author_name=g.api_token.name)
     return _created(serializers.comment(comment), url_for("api.get_document", doc_id=doc.id))

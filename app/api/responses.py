@@ -1,0 +1,122 @@
+"""The JSON Schema of what the API answers (app/serializers.py writes it), for the OpenAPI
+description; what it accepts is declared in app/api/schemas.py."""
+from ..models import KINDS, STATUSES
+from .fields import CURSOR
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema):
+    schema = dict(schema)
+    schema["type"] = [schema["type"], "null"]
+    return schema
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+WHEN = {"type": "string", "format": "date-time"}
+DAY = {"type": "string", "format": "date"}
+MONEY = {"type": "integer", "description": "Minor units of the currency (1250 = 12.50 EUR)."}
+CURRENCY = {"type": "string", "description": "ISO 4217 code."}
+BP = {"type": "integer", "description": "Basis points: 2100 = 21 %."}
+
+
+def _obj(properties, required=(), description=None):
+    schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _list_of(name):
+    return _obj({"data": {"type": "array", "items": ref(name)},
+                 "next_cursor": _nullable({"type": "string", "pattern": f"^(?:{CURSOR})$",
+                                           "description": "Pass as `cursor` for the next page."})},
+                required=("data", "next_cursor"))
+
+
+def schemas():
+    """Response schemas by name, for components/schemas."""
+    document_summary = {
+        "id": INT, "kind": {"type": "string", "enum": list(KINDS)}, "number": STR,
+        "status": {"type": "string", "enum": list(STATUSES)}, "contact_id": INT,
+        "issue_date": DAY, "due_date": _nullable(DAY), "valid_until": _nullable(DAY),
+        "currency": CURRENCY, "reference": STR, "subtotal": MONEY, "tax_total": MONEY, "total": MONEY,
+        "amount_paid": MONEY, "amount_due": MONEY, "overdue": BOOL, "expired": BOOL, "version": INT,
+        "source_id": _nullable(INT), "created_at": WHEN, "updated_at": WHEN,
+        "issued_at": _nullable(WHEN),
+        "portal_url": {"type": "string", "format": "uri", "description": "The document in the portal."},
+        "pdf_url": {"type": "string", "format": "uri", "description": "Its PDF (for a signed-in person)."}}
+    line = _obj({"id": INT, "position": INT, "product_id": _nullable(INT), "description": STR,
+                 "quantity": {"type": "number"}, "unit_price": MONEY, "discount_bp": BP, "net": MONEY,
+                 "taxes": {"type": "array", "items": _obj({"name": STR, "rate_bp": INT}, ("name", "rate_bp"))}},
+                required=("id", "description", "quantity", "unit_price", "discount_bp", "net", "taxes"))
+    document = dict(document_summary)
+    document.update({
+        "notes": STR, "terms": STR, "shipping_address": STR,
+        "lines": {"type": "array", "items": line},
+        "taxes": {"type": "array", "items": _obj({"name": STR, "rate_bp": INT, "base": MONEY, "amount": MONEY},
+                                                 ("name", "rate_bp", "base", "amount"))},
+        "payments": {"type": "array", "items": ref("Payment")},
+        "comments": {"type": "array", "items": ref("Comment")},
+        "decision": {"oneOf": [ref("QuoteDecision"), {"type": "null"}]}})
+    return {
+        "Error": _obj({"error": _obj({
+            "code": {"type": "string", "description": "Stable machine-readable code."},
+            "message": STR,
+            "fields": {"type": "object", "additionalProperties": STR,
+                       "description": "One message per field concerned (lines[0].unit_price for a line)."}},
+            ("code", "message", "fields"))}, ("error",)),
+        "Contact": _obj({"id": INT, "kind": {"type": "string", "enum": ["company", "person"]}, "name": STR,
+                         "tax_id": STR, "email": STR, "phone": STR, "billing_address": STR,
+                         "shipping_address": STR, "language": STR, "currency": STR,
+                         "payment_methods": {"type": "array", "items": STR}, "portal_enabled": BOOL,
+                         "catalog_enabled": BOOL, "discount_bp": BP, "notes": STR, "archived": BOOL,
+                         "created_at": WHEN},
+                        required=("id", "name", "kind", "portal_enabled", "payment_methods", "created_at")),
+        "ContactList": _list_of("Contact"),
+        "Person": _obj({"id": INT, "contact_id": INT, "name": STR, "email": STR, "active": BOOL,
+                        "has_password": BOOL, "language": STR, "created_at": WHEN,
+                        "last_login_at": _nullable(WHEN)}, ("id", "contact_id", "name", "email", "active")),
+        "PersonList": _list_of("Person"),
+        "AccessLink": _obj({"url": {"type": "string", "format": "uri"}, "expires_at": WHEN, "person_id": INT},
+                           ("url", "expires_at", "person_id"),
+                           description="Single use, time-limited; the business sends it to the person."),
+        "DocumentSummary": _obj(document_summary, required=("id", "kind", "number", "status", "total",
+                                                             "portal_url", "pdf_url")),
+        "Document": _obj(document, required=("id", "kind", "number", "status", "total", "lines",
+                                             "payments", "comments", "decision", "portal_url", "pdf_url")),
+        "DocumentList": _list_of("DocumentSummary"),
+        "Payment": _obj({"id": INT, "document_id": INT, "gateway": STR, "amount": MONEY, "currency": STR,
+                         "status": STR, "provider_ref": STR, "method_note": STR, "flagged": BOOL,
+                         "flag_reason": STR, "paid_at": _nullable(WHEN), "created_at": WHEN},
+                        ("id", "document_id", "gateway", "amount", "currency", "status")),
+        "PaymentList": _list_of("Payment"),
+        "Comment": _obj({"id": INT, "document_id": INT, "author_name": STR,
+                         "author_type": {"type": "string", "enum": ["person", "staff"]},
+                         "person_id": _nullable(INT), "body": STR, "created_at": WHEN},
+                        ("id", "document_id", "author_name", "author_type", "body", "created_at")),
+        "CommentList": _list_of("Comment"),
+        "QuoteDecision": _obj({"id": INT, "document_id": INT,
+                               "decision": {"type": "string", "enum": ["accepted", "declined"]},
+                               "person_id": _nullable(INT), "signer_name": STR, "po_reference": STR,
+                               "reason": STR, "ip": STR, "document_version": INT, "document_hash": STR,
+                               "created_at": WHEN}, ("id", "document_id", "decision", "created_at")),
+        "QuoteDecisionList": _list_of("QuoteDecision"),
+        "Product": _obj({"id": INT, "sku": STR, "name": STR, "description": STR, "category_id": _nullable(INT),
+                         "price": MONEY, "currency": STR, "track_stock": BOOL, "stock": INT, "active": BOOL,
+                         "visible": BOOL, "tax_ids": {"type": "array", "items": INT}, "updated_at": WHEN},
+                        ("id", "sku", "name", "price", "currency", "stock", "tax_ids")),
+        "ProductList": _list_of("Product"),
+        "Category": _obj({"id": INT, "name": STR, "parent_id": _nullable(INT), "position": INT},
+                         ("id", "name", "parent_id", "position")),
+        "CategoryList": _list_of("Category"),
+        "TaxRate": _obj({"id": INT, "name": STR, "rate_bp": INT, "active": BOOL, "is_default": BOOL},
+                        ("id", "name", "rate_bp", "active")),
+        "TaxRateList": _list_of("TaxRate"),
+    }

@@ -297,9 +297,10 @@ def test_a_line_in_another_currency_needs_its_price(api):
 def test_integral_numbers_and_null_fields(api):
     """741.0 is an integer to a JSON Schema validator, so here too; null leaves a field out."""
     tax = make_tax("IVA", 2100)
+    line = {"description": "x", "unit_price": 1000.0, "quantity": 0.009000000000000001,
+            "tax_ids": [float(tax.id)], "sku": None, "discount_bp": None}
     resp = api.post("/documents", {"kind": "quote", "contact_id": float(make_contact().id), "reference": None,
-                                   "lines": [{"description": "x", "unit_price": 1000.0, "quantity": 0.009000000000000001,
-                                              "tax_ids": [float(tax.id)], "sku": None, "discount_bp": None}]})
+                                   "lines": [line]})
     assert resp.status_code == 201, resp.get_json()
     doc = resp.get_json()
     assert doc["lines"][0]["quantity"] == 0.009 and doc["lines"][0]["unit_price"] == 1000

@@ -90,7 +90,7 @@ def _line_values(found, currency, conflicts):
             price = product.price
         if len({t.name for t in taxes}) != len(taxes):
             conflicts.add("duplicate_tax", at + "tax_ids", "A line cannot carry the same tax twice.")
-        quantity = 1000 if line.quantity is None else line.quantity
+        quantity = money.QTY_SCALE if line.quantity is None else line.quantity
         discount = line.discount_bp or 0
         if abs(money.line_net(quantity, price, discount)) >= money.MAX_AMOUNT:
             conflicts.add("amount_too_large", at + "unit_price", "This line's amount is too large.")

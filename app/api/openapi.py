@@ -184,7 +184,8 @@ def _paths():
                 part.strip("{}").replace("-", "_").title().replace("_", "") for part in path.split("/"))
     paths["/openapi.json"] = {"get": {
         "summary": "This description", "operationId": "getOpenapi", "security": [],
-        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {"200": {"description": "OpenAPI 3.1",
+                              "content": {"application/json": {"schema": {"type": "object"}}}},
                       "429": ERRORS["429"]}}}
     return paths
 

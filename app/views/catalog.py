@@ -9,7 +9,7 @@ from .. import orders
 from ..web.htmx import is_fragment_request, render
 from ..models import Category, Product, Settings
 from ..web.forms import Form
-from .staff.catalog import image_response
+from ..web.images import image_response
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 PAGE = 24

@@ -12,17 +12,10 @@ from ...web.forms import Form
 from ...web.htmx import render
 from ...models import KINDS, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate
 from ...money import amount_input
-from . import staff_blueprint
+from . import get_any_document, staff_blueprint
 
 bp = staff_blueprint("documents", "/documents")
 PAGE = 50
-
-
-def get_document(doc_id):
-    doc = Document.get_or_none(Document.id == doc_id)
-    if doc is None:
-        abort(404)
-    return doc
 
 
 def editor_context(kind, form, rows, doc=None):
@@ -124,7 +117,7 @@ def totals(kind):
 @bp.get("/<int:doc_id>")
 def show(doc_id):
     """Show a document with its lines, totals, payments and status actions."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     payments = doc.payments.order_by(Payment.created_at.desc())
     activity = (Activity.select().where(Activity.document == doc).order_by(Activity.created_at.desc()).limit(30))
     pay_form = Form(values={"amount": amount_input(doc.amount_due, doc.currency),
@@ -136,7 +129,7 @@ def show(doc_id):
 @bp.get("/<int:doc_id>/edit")
 def edit(doc_id):
     """Show the editor for a draft."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     if not doc.editable:
         flash(_("Only drafts can be edited."), "error")
         return redirect(url_for(".show", doc_id=doc.id))
@@ -152,7 +145,7 @@ def edit(doc_id):
 @bp.post("/<int:doc_id>/edit")
 def update(doc_id):
     """Save a draft's changes."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     if not doc.editable:
         flash(_("Only drafts can be edited."), "error")
         return redirect(url_for(".show", doc_id=doc.id), 303)
@@ -162,7 +155,7 @@ def update(doc_id):
 @bp.post("/<int:doc_id>/status")
 def change_status(doc_id):
     """Issue, void, confirm, ship, deliver or cancel, if the current status allows it."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     target = request.form.get("status", "")
     if target == "void" and doc.amount_paid:
         flash(_("A document with payments cannot be voided."), "error")
@@ -190,7 +183,7 @@ def move(doc, target):
 @bp.post("/<int:doc_id>/delete")
 def delete(doc_id):
     """Delete a draft (issued documents are voided, never deleted)."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     deleted = Document.delete().where((Document.id == doc.id) & (Document.status == "draft")).execute()
     if not deleted:
         flash(_("Only drafts can be deleted."), "error")
@@ -202,7 +195,7 @@ def delete(doc_id):
 @bp.post("/<int:doc_id>/payments")
 def record_payment(doc_id):
     """Record a payment received outside the portal (transfer, cash...)."""
-    doc = get_document(doc_id)
+    doc = get_any_document(doc_id)
     form = Form(request.form)
     amount = form.amount("amount", doc.currency)
     paid_on = form.date("paid_on")

@@ -14,6 +14,7 @@ from ...web.forms import Form
 from ...models import Settings
 from ...money import amount_input
 from ...web.images import image_response, read_images
+from .. import public
 from . import staff_blueprint
 from .fields import read_amount
 
@@ -156,6 +157,7 @@ def remove_logo():
     return redirect(url_for(".edit") + "#logo", 303)
 
 
+@public
 def logo():
     """Serve the business logo to anyone (the portal's sign-in page shows it)."""
     found = Settings.get_logo()

@@ -19,13 +19,6 @@ def thread(doc):
     return list(Comment.select().where(Comment.document == doc).order_by(Comment.created_at, Comment.id))
 
 
-def fragment_context(doc, form=None):
-    """What the comments fragment needs: for the page and every response that re-renders it."""
-    from flask import url_for
-    return {"comments": thread(doc), "comment_form": form or Form(),
-            "comment_url": url_for("comments.create", doc_id=doc.id)}
-
-
 def read_body(data):
     """Validate the comment field; returns (form, body or None)."""
     form = Form(data)

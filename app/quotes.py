@@ -112,11 +112,3 @@ def _notify(doc, decision, settings):
 
 def decision_for(doc):
     return QuoteDecision.get_or_none(QuoteDecision.document == doc)
-
-
-def fragment_context(doc, form=None, refused=None):
-    """What the decision fragment needs: for the page and every response that re-renders it."""
-    from flask import url_for
-    return {"decision": decision_for(doc) if doc.kind == "quote" else None, "decision_form": form or Form(),
-            "decision_problem": refused or (decidable_problem(doc) if doc.status == "open" else None),
-            "decision_url": url_for("quotes.decide", doc_id=doc.id)}

@@ -427,6 +427,12 @@ class Product(BaseModel):
         return found
 
     @classmethod
+    def for_contact(cls, contact, product_id):
+        """A product of the catalog for a contact with catalog access, or None (no access,
+        inactive, hidden and unknown alike)."""
+        return cls.in_catalog(product_id) if contact.catalog_enabled else None
+
+    @classmethod
     def catalog_image(cls, image_id):
         """An image of a product in the portal catalog, or None (its product inactive or hidden)."""
         return (ProductImage.select(ProductImage.data, ProductImage.content_type).join(Product)
@@ -469,6 +475,11 @@ class ProductImage(BaseModel):
     content_type = CharField(max_length=40)
     data = BlobField()
     position = IntegerField(default=0)
+
+    @classmethod
+    def for_contact(cls, contact, image_id):
+        """An image of a catalog product, for a contact with catalog access; or None."""
+        return Product.catalog_image(image_id) if contact.catalog_enabled else None
 
     @classmethod
     def count_for(cls, product):
@@ -779,8 +790,13 @@ class Payment(BaseModel):
                                    & (cls.created_at > since))
                 .order_by(cls.id.desc()).first())
 
+    # Queries a contact reaches: scoped to the contact.
     @classmethod
-    def of_contact(cls, contact, payment_id):
+    def visible_to(cls, contact):
+        return cls.select().where(cls.contact == contact)
+
+    @classmethod
+    def for_contact(cls, contact, payment_id):
         """An online payment for this contact's documents, or None."""
         return (cls.select().join(Document)
                 .where((cls.id == payment_id) & (Document.contact == contact) & cls.gateway.in_(cls.ONLINE))
@@ -920,6 +936,12 @@ class CartItem(BaseModel):
     def remove(cls, contact, product_id):
         return bool(cls.delete().where((cls.contact == contact) & (cls.product == product_id)).execute())
 
+    @classmethod
+    def for_contact(cls, contact, product_id):
+        """The contact's cart line of a product, with the product, or None."""
+        return (cls.select(cls, Product).join(Product)
+                .where((cls.contact == contact) & (cls.product == product_id)).first())
+
 
 _cart_item = compiled(lambda contact_id, product_id: CartItem.select().where(
     (CartItem.contact == contact_id) & (CartItem.product == product_id)).limit(1))
@@ -936,6 +958,12 @@ class Activity(BaseModel):
     action = CharField(max_length=40)
     detail = CharField(max_length=400, default="")
     created_at = DateTimeField(default=utcnow, index=True)
+
+    @classmethod
+    def visible_to(cls, contact):
+        """What happened on the contact's own issued documents, with the document."""
+        return (cls.select(cls, Document).join(Document)
+                .where((cls.contact == contact) & (Document.contact == contact) & (Document.status != "draft")))
 
     @classmethod
     def record(cls, action, **fields):

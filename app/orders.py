@@ -267,7 +267,7 @@ def reorder(contact, order):
              .where(DocumentLine.document == order).order_by(DocumentLine.position, DocumentLine.id))
     with db.atomic():
         for line in lines:
-            product = Product.in_catalog(line.product_id) if line.product_id else None
+            product = Product.for_contact(contact, line.product_id) if line.product_id else None
             if product is None:
                 skipped.append((line.description.splitlines() or [""])[0][:80])
                 continue

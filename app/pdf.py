@@ -145,9 +145,9 @@ def css_string(text):
 
 
 def pdf_context(doc, settings):
-    """What templates/pdf/document.html needs (the same names as the portal's document page)."""
-    return {"doc": doc, "lines": list(doc.ordered_lines()), "settings": settings, "contact": doc.contact,
-            "logo_url": LOGO_URL, "page_label": page_label_css()}
+    """What templates/pdf/document.html needs (the same sheet as the portal's document page)."""
+    from .sheet import sheet_context   # here, as Settings below: importing this module loads no models
+    return {**sheet_context(doc, doc.contact, settings, LOGO_URL), "page_label": page_label_css()}
 
 
 def render_document(doc, language, settings):

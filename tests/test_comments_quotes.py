@@ -249,3 +249,16 @@ def test_accepted_quote_sheet_shows_the_acceptance(me, person):
     me.post(f"/documents/{quote.id}/decision", {"decision": "accept", "signer_name": "Ana García", "po_reference": "PO-9", "accept_terms": "1"})
     sheet = soup(me.get(f"/documents/{quote.id}/print")).find(id="sheet-acceptance").get_text()
     assert "Ana García" in sheet and "PO-9" in sheet
+
+
+def test_status_goes_out_of_band_only_to_a_fragment(me, person):
+    quote = _quote(person)
+    me.get(f"/documents/{quote.id}")
+    assert me.post(f"/documents/{quote.id}/decision", {"decision": "decline"}).status_code == 303
+    again = {"decision": "accept", "signer_name": "Ana", "accept_terms": "1"}
+    frag = me.post(f"/documents/{quote.id}/decision", again, headers={"HX-Request": "true"})
+    assert frag.status_code == 409 and soup(frag).find(id="doc-status", attrs={"hx-swap-oob": "true"})
+    # A boosted post gets the page, whose title already shows the status: once, not out of band.
+    page = me.post(f"/documents/{quote.id}/decision", again, headers={"HX-Request": "true", "HX-Request-Type": "full"})
+    statuses = soup(page).find_all(id="doc-status")
+    assert page.status_code == 409 and len(statuses) == 1 and not statuses[0].has_attr("hx-swap-oob")

@@ -11,18 +11,10 @@ from ...money import amount_input
 from ...web.forms import Form
 from ...web.htmx import render
 from . import document_form as df
-from . import staff_blueprint
+from . import get_any_document, staff_blueprint
 
 bp = staff_blueprint("documents", "/documents")
 PAGE = 50
-
-
-def get_any_document(doc_id):
-    """Any document by id, whoever its contact (staff see them all), or 404."""
-    doc = Document.get_or_none(Document.id == doc_id)
-    if doc is None:
-        abort(404)
-    return doc
 
 
 def editor_context(kind, form, rows, doc=None):

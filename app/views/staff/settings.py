@@ -13,8 +13,10 @@ from ...config import LANGUAGES
 from ...web.forms import Form
 from ...models import Settings
 from ...money import amount_input
+from ...web.images import image_response, read_images
+from .. import public
 from . import staff_blueprint
-from .catalog import image_response, read_amount, read_images
+from .fields import read_amount
 
 bp = staff_blueprint("settings", "/settings")
 LOGO_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP"}
@@ -155,6 +157,7 @@ def remove_logo():
     return redirect(url_for(".edit") + "#logo", 303)
 
 
+@public
 def logo():
     """Serve the business logo to anyone (the portal's sign-in page shows it)."""
     found = Settings.get_logo()

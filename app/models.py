@@ -514,7 +514,7 @@ PAYABLE_STATUSES = {INVOICE: ("open",), ORDER: ("open", "confirmed", "shipped", 
 class Document(BaseModel):
     contact = ForeignKeyField(Contact, backref="documents", on_delete="RESTRICT")
     kind = CharField(max_length=10, constraints=[Check("kind IN ('invoice', 'quote', 'order')")])
-    number = CharField(max_length=40)
+    number = CharField(max_length=40, default="")   # empty while a draft: given when issued
     status = CharField(max_length=12, default="draft")
     issue_date = DateField()
     due_date = DateField(null=True)           # invoices and orders: payment due
@@ -539,7 +539,6 @@ class Document(BaseModel):
 
     class Meta:
         indexes = (
-            (("kind", "number"), True),
             (("contact", "kind", "status", "issue_date"), False),
             # The portal lists: a contact's documents of a kind by date, drafts filtered on the
             # index itself, so page 1 and page 500 cost the same; with the currency and total,
@@ -645,32 +644,6 @@ class Document(BaseModel):
             self.version += 1
         return bool(won)
 
-    @classmethod
-    def next_number(cls, kind, settings, today=None):
-        """The next free number of the form PREFIX-YYYY-0001 for this kind and year."""
-        today = today or datetime.date.today()
-        prefix = {INVOICE: settings.invoice_prefix, QUOTE: settings.quote_prefix,
-                  ORDER: settings.order_prefix}[kind]
-        stem = f"{prefix}-{today.year}-"
-        # A range on the (kind, number) index, not LIKE (which no index serves on both
-        # databases); the longest, then highest, number with a numeric tail is the last one.
-        after = stem[:-1] + chr(ord(stem[-1]) + 1)
-        used = (cls.select(cls.number)
-                .where((cls.kind == kind) & (cls.number >= stem) & (cls.number < after))
-                .order_by(fn.LENGTH(cls.number).desc(), cls.number.desc()))
-        highest = 0
-        for (number,) in used.tuples().iterator():
-            tail = number[len(stem):]
-            if tail.isdigit():
-                highest = int(tail)
-                break
-        # A number typed by hand with more zeros ("SO-2026-000007") sorts as the longest while
-        # ours grow past it: step over what is taken, or every later attempt would repeat ours.
-        n = highest + 1
-        while cls.select(cls.id).where((cls.kind == kind) & (cls.number == f"{stem}{n:04d}")).exists():
-            n += 1
-        return f"{stem}{n:04d}"
-
     def return_stock(self):
         """Put back what this order took from stock (call in the transaction that cancels it).
         Only what checkout took is returned: an order typed by staff never took any."""
@@ -703,6 +676,29 @@ class Document(BaseModel):
 
 _document_of = compiled(lambda contact_id, doc_id: Document.visible_to(contact_id).where(
     Document.id == doc_id).limit(1))
+
+
+# A number is unique within its kind once given; drafts have none yet (an empty string).
+Document.add_index(Document.index(Document.kind, Document.number, unique=True,
+                                  where=(Document.number != "")))
+
+
+class NumberSeries(BaseModel):
+    """The numbers of one kind of document for one series code and year: F-2026-0001, 0002...
+
+    `next_n` is taken inside the transaction that issues a document (an UPDATE that adds one,
+    so the row's lock orders concurrent issues); `last_used` is the highest number given, below
+    which staff may not set the series back."""
+    kind = CharField(max_length=12)
+    code = CharField(max_length=20)
+    year = IntegerField()
+    pattern = CharField(max_length=60, default="{code}-{year}-{n:04d}")
+    next_n = IntegerField(default=1, constraints=[Check("next_n >= 1")])
+    last_used = IntegerField(default=0, constraints=[Check("last_used >= 0 AND last_used < next_n")])
+
+    class Meta:
+        table_name = "number_series"
+        indexes = ((("kind", "code", "year"), True),)
 
 
 class DocumentLine(BaseModel):
@@ -1208,5 +1204,5 @@ class GatewayConfig(BaseModel):
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
-          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig]
+          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries]
 

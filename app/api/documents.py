@@ -16,7 +16,7 @@ from .errors import ApiError, from_refusal
 from .idempotency import idempotent
 from .validation import Body, Query, fetch, json_body, reference
 
-DOCUMENT_FIELDS = ("kind", "contact_id", "number", "issue_date", "due_date", "valid_until", "currency",
+DOCUMENT_FIELDS = ("kind", "contact_id", "issue_date", "due_date", "valid_until", "currency",
                    "reference", "notes", "terms", "shipping_address", "lines", "issue")
 LINE_FIELDS = ("description", "quantity", "unit_price", "discount_bp", "tax_ids", "product_id", "sku")
 
@@ -120,12 +120,12 @@ def read_lines(body, currency):
 
 
 def read_document(data):
-    """Validate a new document; returns (kind, header values, rows, issue?)."""
+    """Validate a new document; returns (kind, header values, rows, issue?). There is no
+    number to send: a document gets the next of its series when it is issued."""
     body = Body(data, DOCUMENT_FIELDS)
     settings = Settings.get_solo()
     kind = body.choice("kind", KINDS, required=True)
     contact = reference(body, "contact_id", Contact, "contact", required=True)
-    number = body.string("number", max_length=40, default=None, required=body.has("number"))
     today = datetime.date.today()
     issue_date = body.date("issue_date") or today
     header = {"contact": contact, "issue_date": issue_date,
@@ -157,7 +157,7 @@ def read_document(data):
     issue = body.boolean("issue", default=False)
     rows = read_lines(body, currency or settings.default_currency)
     body.done()
-    return kind, header, number, rows, issue
+    return kind, header, rows, issue
 
 
 def _updated(doc):
@@ -168,12 +168,10 @@ def _updated(doc):
 @idempotent
 def create_document():
     """Create an invoice, quote or sales order with its lines (a draft, or issued at once)."""
-    kind, header, number, rows, issue = read_document(json_body())
+    kind, header, rows, issue = read_document(json_body())
     try:
-        doc = documents.create(kind, header, rows, By(api_token=g.api_token), number=number, issue_now=issue)
+        doc = documents.create(kind, header, rows, By(api_token=g.api_token), issue_now=issue)
     except Refused as exc:
-        if exc.code == "number_taken":
-            raise ApiError(409, "number_taken", str(exc.message), {"number": str(exc.message)}) from None
         raise from_refusal(exc) from None
     return _created(serializers.document(Document.get_by_id(doc.id)), url_for("api.get_document", doc_id=doc.id))
 

@@ -79,7 +79,8 @@ def _schemas():
                     "description": "Tax rates (GET /tax-rates); default: the product's."},
         "product_id": ID, "sku": _text(60)}, additional=False)
     document_summary = {
-        "id": INT, "kind": {"type": "string", "enum": list(KINDS)}, "number": STR,
+        "id": INT, "kind": {"type": "string", "enum": list(KINDS)},
+        "number": {"type": ["string", "null"], "description": "Given when the document is issued; null on a draft."},
         "status": {"type": "string", "enum": list(STATUSES)}, "contact_id": INT,
         "issue_date": DAY, "due_date": _nullable(DAY), "valid_until": _nullable(DAY),
         "currency": STR, "reference": STR, "subtotal": MONEY, "tax_total": MONEY, "total": MONEY,
@@ -132,8 +133,6 @@ def _schemas():
         "LineCreate": line_in,
         "DocumentCreate": _obj({
             "kind": {"type": "string", "enum": list(KINDS)}, "contact_id": ID,
-            "number": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": r"^[^\r\n\x00]*\S[^\r\n\x00]*$",
-                       "description": "Default: the next free number."},
             "issue_date": DAY, "due_date": DAY, "valid_until": DAY, "currency": CURRENCY,
             "reference": _text(80), "notes": _text(10000, True), "terms": _text(10000, True),
             "shipping_address": _text(1000, True),

@@ -136,7 +136,6 @@ def read_header(data, kind, doc=None):
     if contact_id and contact is None:
         form.error("contact", _("Choose a contact from the list."))
     values["contact"] = contact
-    values["number"] = form.text("number", required=True, max_length=40)
     values["issue_date"] = form.date("issue_date")
     if kind == QUOTE:
         values["valid_until"] = form.date("valid_until", required=False)

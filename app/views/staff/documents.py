@@ -60,7 +60,7 @@ def new(kind):
         abort(404)
     settings = Settings.get_solo()
     contact = Contact.get_or_none(Contact.id == request.args.get("contact", type=int))
-    values = {"number": Document.next_number(kind, settings), "issue_date": datetime.date.today().isoformat(),
+    values = {"issue_date": datetime.date.today().isoformat(),
               "currency": (contact.currency if contact and contact.currency else settings.default_currency),
               "terms": settings.default_terms, "contact": str(contact.id) if contact else "",
               "shipping_address": (contact.shipping_address or contact.billing_address) if contact else ""}
@@ -86,10 +86,8 @@ def _editor_post(kind, doc=None):
         form.error("lines", _("A document can have at most %(n)d lines.", n=df.MAX_LINES))
     if form.ok and not bad_rows:
         saved = documents.save_draft(kind, header, [r.parsed for r in rows], doc)
-        if saved is not None:
-            flash(_("%(number)s saved.", number=saved.number), "success")
-            return redirect(url_for(".show", doc_id=saved.id), 303)
-        form.error("number", _("Another document already has this number."))
+        flash(_("Draft saved."), "success")
+        return redirect(url_for(".show", doc_id=saved.id), 303)
     ctx = editor_context(kind, form, rows or df.blank_rows(1), doc)
     return render_template("staff/documents/edit.html", **ctx), 422
 
@@ -132,7 +130,7 @@ def edit(doc_id):
     if not doc.editable:
         flash(_("Only drafts can be edited."), "error")
         return redirect(url_for(".show", doc_id=doc.id))
-    values = {"contact": str(doc.contact_id), "number": doc.number, "issue_date": doc.issue_date.isoformat(),
+    values = {"contact": str(doc.contact_id), "issue_date": doc.issue_date.isoformat(),
               "due_date": doc.due_date.isoformat() if doc.due_date else "",
               "valid_until": doc.valid_until.isoformat() if doc.valid_until else "",
               "currency": doc.currency, "reference": doc.reference, "notes": doc.notes, "terms": doc.terms,
@@ -173,7 +171,7 @@ def delete(doc_id):
     except Refused as exc:
         flash(str(exc.message), "error")
         return redirect(url_for(".show", doc_id=doc.id), 303)
-    flash(_("Draft %(number)s deleted.", number=doc.number), "success")
+    flash(_("Draft deleted."), "success")
     return redirect(url_for(".index"), 303)
 
 

@@ -41,7 +41,9 @@ run: install
 	PORTAL_ENV=$${PORTAL_ENV:-development} $(PY) -m flask demo --if-empty
 	PORTAL_ENV=$${PORTAL_ENV:-development} PORT=$(PORT) sh scripts/serve-dev.sh
 
+# The linter first (ruff.toml), then the suite.
 test: install-test
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 worker: install

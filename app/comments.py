@@ -56,7 +56,7 @@ def post_by_staff(doc, staff, body):
         comment = Comment.create(document=doc, staff=staff, author_name=staff.name, body=body)
         Activity.record("comment", staff=staff, contact=doc.contact_id, document=doc)
         settings = Settings.get_solo()
-        people = Person.select().where((Person.contact == doc.contact_id) & (Person.active == True))  # noqa: E712
+        people = Person.select().where((Person.contact == doc.contact_id) & (Person.active == True))
         if doc.contact.portal_enabled:
             for person in people:
                 send_template(person.email, "comment_contact", recipient_language(person), doc=doc,

@@ -10,11 +10,10 @@ import time
 import pytest
 import requests
 
-from app.models import (Activity, Document, GatewayConfig, Payment, PaymentAllocation, PaymentEvent,
-                        utcnow)
+from app.models import Activity, Document, GatewayConfig, Payment, PaymentAllocation, PaymentEvent
 from tests.conftest import Browser, csrf_from, soup
 from tests.fakes.stripe import API_KEY, WEBHOOK_SECRET, stripe_fake, stripe_server  # noqa: F401
-from tests.factories import make_contact, make_document, make_person, settings
+from tests.factories import make_contact, make_document, make_person
 
 PASSWORD = "correct horse battery"
 
@@ -373,7 +372,8 @@ def test_a_payment_for_an_already_paid_document_is_recorded_and_flagged(app, me,
 def test_expired_session_marks_the_attempt_cancelled(app, me, invoice, stripe_on):
     sid = sid_of(me, start(me, invoice))
     session = dict(stripe_on.registry("sessions")[sid], status="expired")
-    assert send(app.test_client(), stripe_on.message(stripe_on.event("checkout.session.expired", session))).status_code == 200
+    event = stripe_on.event("checkout.session.expired", session)
+    assert send(app.test_client(), stripe_on.message(event)).status_code == 200
     assert Payment.get().status == "cancelled" and reload(invoice).amount_paid == 0
 
 

@@ -120,7 +120,8 @@ def read_lines(body, currency):
             rows.append(row)
     if body.ok:
         totals = df.preview_totals(rows)
-        if max([abs(totals["total"]), abs(totals["subtotal"])] + [abs(t[3]) for t in totals["taxes"]]) >= money.MAX_AMOUNT:
+        if (max([abs(totals["total"]), abs(totals["subtotal"])] + [abs(t[3]) for t in totals["taxes"]])
+                >= money.MAX_AMOUNT):
             body.error("lines", "The document's total is too large.")
     return rows
 
@@ -270,7 +271,7 @@ def post_comment(doc_id):
         contact = doc.contact
         if contact.portal_enabled and doc.status != "draft":
             settings = Settings.get_solo()
-            for person in Person.select().where((Person.contact == contact) & (Person.active == True)):  # noqa: E712
+            for person in Person.select().where((Person.contact == contact) & (Person.active == True)):
                 send_template(person.email, "comment_contact", recipient_language(person), doc=doc,
                               comment=comment, person=person, business=settings)
         webhooks.emit("comment.created", webhooks.comment_data(comment))

@@ -2,7 +2,6 @@
 import os
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from playhouse.migrations import Runner
 

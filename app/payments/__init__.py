@@ -19,7 +19,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from flask import current_app, g
-from flask_babel import lazy_gettext as _l
 
 MODES = ("test", "live")
 PAID, PENDING, FAILED, CANCELLED, APPROVED = "paid", "pending", "failed", "cancelled", "approved"

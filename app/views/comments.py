@@ -22,5 +22,6 @@ def create(doc_id):
         return render("portal/documents/show.html", "partials/_comments.html", 422, **context)
     comments.post_by_person(doc, g.person, body)
     if is_fragment_request():
-        return render("portal/documents/show.html", "partials/_comments.html", doc=doc, **comments.fragment_context(doc))
+        return render("portal/documents/show.html", "partials/_comments.html", doc=doc,
+                      **comments.fragment_context(doc))
     return redirect(url_for("documents.show", doc_id=doc.id, _anchor="comments"), 303)

@@ -7,7 +7,6 @@ from ...config import LANGUAGES
 from ...db import db
 from ...web.forms import Form
 from ...models import GATEWAYS, Activity, Contact, Document, Person
-from ...money import amount_input
 from . import staff_blueprint
 
 bp = staff_blueprint("contacts", "/contacts")
@@ -62,7 +61,7 @@ def index():
     """List contacts, searchable by name, email or tax id."""
     q = request.args.get("q", "").strip()[:100]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = Contact.select().where(Contact.archived == False)  # noqa: E712
+    query = Contact.select().where(Contact.archived == False)
     if q:
         like = f"%{q}%"
         query = query.where(Contact.name ** like | Contact.email ** like | Contact.tax_id ** like)

@@ -27,8 +27,8 @@ def get_document(doc_id):
 
 def editor_context(kind, form, rows, doc=None):
     """Everything the editor page and its totals fragment need."""
-    tax_rates = list(TaxRate.select().where(TaxRate.active == True).order_by(TaxRate.rate_bp.desc()))  # noqa: E712
-    contacts = Contact.select(Contact.id, Contact.name).where(Contact.archived == False).order_by(Contact.name)  # noqa: E712
+    tax_rates = list(TaxRate.select().where(TaxRate.active == True).order_by(TaxRate.rate_bp.desc()))
+    contacts = Contact.select(Contact.id, Contact.name).where(Contact.archived == False).order_by(Contact.name)
     currency = form.value("currency") or Settings.get_solo().default_currency
     return {"kind": kind, "form": form, "rows": rows, "doc": doc, "tax_rates": tax_rates,
             "contacts": contacts, "currency": currency,
@@ -55,7 +55,8 @@ def index():
         query = query.where(Document.status == status)
     if q:
         query = query.where(Document.number.contains(q) | Contact.name.contains(q))
-    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc()).limit(PAGE + 1).offset((page - 1) * PAGE))
+    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc())
+                .limit(PAGE + 1).offset((page - 1) * PAGE))
     open_orders = Document.select().where((Document.kind == "order") & (Document.status == "open")).count()
     return render_template("staff/documents/index.html", docs=docs[:PAGE], has_next=len(docs) > PAGE,
                            page=page, kind=kind, status=status, q=q, statuses=STATUSES, open_orders=open_orders)
@@ -73,7 +74,7 @@ def new(kind):
               "terms": settings.default_terms, "contact": str(contact.id) if contact else "",
               "shipping_address": (contact.shipping_address or contact.billing_address) if contact else ""}
     values.update(df.default_dates(kind, settings))
-    defaults = [t.id for t in TaxRate.select().where((TaxRate.is_default == True) & (TaxRate.active == True))]  # noqa: E712
+    defaults = [t.id for t in TaxRate.select().where((TaxRate.is_default == True) & (TaxRate.active == True))]
     rows = df.blank_rows(3, default_taxes=defaults)
     return render_template("staff/documents/edit.html", **editor_context(kind, Form(values=values), rows))
 
@@ -212,7 +213,8 @@ def record_payment(doc_id):
     if form.ok and (doc.kind == "quote" or doc.status not in ("open", "confirmed", "shipped", "delivered")):
         form.error("amount", _("Payments can be recorded only on issued invoices and orders."))
     if form.ok and amount > doc.amount_due:
-        form.error("amount", _("This is more than the amount due (%(due)s).", due=amount_input(doc.amount_due, doc.currency)))
+        form.error("amount", _("This is more than the amount due (%(due)s).",
+                               due=amount_input(doc.amount_due, doc.currency)))
     if form.ok and not record_manual_payment(doc, amount, paid_on, note):
         form.error("amount", _("The document changed meanwhile; reload and try again."))
     if not form.ok:

@@ -41,9 +41,10 @@ run: install
 	PORTAL_ENV=$${PORTAL_ENV:-development} $(PY) -m flask demo --if-empty
 	PORTAL_ENV=$${PORTAL_ENV:-development} PORT=$(PORT) sh scripts/serve-dev.sh
 
-# The linter first (ruff.toml), then the suite.
+# The linters first (ruff.toml; import contracts in setup.cfg), then the suite.
 test: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 worker: install

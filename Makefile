@@ -17,13 +17,13 @@ $(VENV)/bin/activate:
 install: $(VENV)/bin/activate system-deps
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
-	$(PY) -m pip check -q
+	$(PY) -m pip check
 	$(MAKE) -s translations
 
 install-test: $(VENV)/bin/activate system-deps-test
 	$(PY) -m pip install -q -r requirements-test.lock
 	$(PY) -m pip install -q --no-deps -e .
-	$(PY) -m pip check -q
+	$(PY) -m pip check
 	$(MAKE) -s translations
 
 # WeasyPrint's libraries and a font (and Chromium for the browser tests), from Debian's packages.
@@ -56,7 +56,7 @@ bench: $(VENV)/bin/activate
 	@sh scripts/system-deps.sh bench
 	$(PY) -m pip install -q -r requirements-bench.lock
 	$(PY) -m pip install -q --no-deps -e .
-	$(PY) -m pip check -q
+	$(PY) -m pip check
 	$(MAKE) -s translations
 	$(PY) -m bench.run
 

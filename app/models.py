@@ -135,7 +135,7 @@ class TaxRate(BaseModel):
     def offered_to(cls, product=None):
         """The rates a product form offers: the active ones, plus inactive ones the product
         already carries (so saving the form does not drop them without the staff seeing it)."""
-        query = cls.active == True  # noqa: E712
+        query = cls.active == True
         if product is not None:
             query |= cls.id.in_(ProductTax.select(ProductTax.tax_rate).where(ProductTax.product == product))
         return cls.select().where(query).order_by(cls.name, cls.rate_bp.desc(), cls.id)
@@ -143,7 +143,7 @@ class TaxRate(BaseModel):
     @classmethod
     def default_ids(cls):
         """The rates preselected on a new product or document line."""
-        return [t.id for t in cls.select(cls.id).where((cls.active == True) & (cls.is_default == True))]  # noqa: E712
+        return [t.id for t in cls.select(cls.id).where((cls.active == True) & (cls.is_default == True))]
 
 
 # --- contacts and the people who sign in for them ---------------------------------------------
@@ -392,7 +392,7 @@ class Product(BaseModel):
     # The portal catalog: only active and visible products exist for a contact.
     @classmethod
     def shown(cls):
-        return (cls.active == True) & (cls.visible == True)  # noqa: E712
+        return (cls.active == True) & (cls.visible == True)
 
     @classmethod
     def catalog(cls, q="", category_ids=None):
@@ -652,7 +652,7 @@ class Document(BaseModel):
                         & DocumentLine.product.is_null(False)))
         for line in lines:
             Product.update(stock=Product.stock + line.stock_taken, updated_at=utcnow()).where(
-                (Product.id == line.product_id) & (Product.track_stock == True)).execute()  # noqa: E712
+                (Product.id == line.product_id) & (Product.track_stock == True)).execute()
         DocumentLine.update(stock_taken=0).where(DocumentLine.document == self).execute()
 
     @classmethod
@@ -828,7 +828,7 @@ class Payment(BaseModel):
         if document is not None:
             query = query.where(cls.id.in_(cls.for_document(document).select(cls.id)))
         if flagged:
-            query = query.where(cls.flagged == True)  # noqa: E712
+            query = query.where(cls.flagged == True)
         if gateway:
             query = query.where(cls.gateway == gateway)
         return query.order_by(cls.created_at.desc(), cls.id.desc())
@@ -1131,7 +1131,7 @@ class WebhookEndpoint(BaseModel):
     def listening_to(cls, event_type):
         """Active endpoints subscribed to this event (the list is short: filtered in Python,
         which beats a LIKE on a comma list that both databases must agree on)."""
-        return [e for e in cls.select().where(cls.active == True).order_by(cls.id)  # noqa: E712
+        return [e for e in cls.select().where(cls.active == True).order_by(cls.id)
                 if event_type in e.event_list]
 
 

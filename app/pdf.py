@@ -8,11 +8,11 @@ the system through fontconfig (DejaVu Sans, named in static/css/pdf.css), not th
 Cache: files under instance/pdf-cache/ (PDF_CACHE_DIR), named by a key hash that covers
 everything the sheet shows and the version counter does not: the business details and logo,
 the customer's details, payments, and the renderer itself (pdf.css, the templates, the
-translations, WeasyPrint's version). Rendering is deterministic (no dates, no random ids in the file), so app servers that
-each keep their own cache produce the same bytes for the same key, and the key hash serves as a
-strong ETag everywhere. Only the newest file per document and language is kept, plus a global
-cap on the number of files. Files, not a table: the cache can be thrown away at any time, stays
-out of database backups, and needs no schema change.
+translations, WeasyPrint's version). Rendering is deterministic (no dates, no random ids in the
+file), so app servers that each keep their own cache produce the same bytes for the same key, and
+the key hash serves as a strong ETag everywhere. Only the newest file per document and language is
+kept, plus a global cap on the number of files. Files, not a table: the cache can be thrown away
+at any time, stays out of database backups, and needs no schema change.
 """
 import glob
 import hashlib

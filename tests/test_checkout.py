@@ -262,7 +262,7 @@ def test_the_same_form_sent_twice_at_once_makes_one_order(auth, shopper):
 def test_two_buyers_of_different_products_at_once_get_different_numbers(auth):
     products = [make_product(f"P{i}", stock=5) for i in range(6)]
     buyers = []
-    for i, product in enumerate(products):
+    for product in products:
         browser = auth.login_new_person(make_contact(catalog_enabled=True, billing_address="Here"))
         add(browser, product, 1)
         buyers.append((browser, checkout_form(browser)))

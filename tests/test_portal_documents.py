@@ -24,7 +24,7 @@ def test_summary_shows_balances_waiting_documents_and_chart(me, person):
     today = datetime.date.today()
     contact = person.contact
     inv = make_document(contact, number="F-1", due_date=today + datetime.timedelta(days=5))          # 121.00
-    late = make_document(contact, number="F-2", due_date=today - datetime.timedelta(days=3))         # 121.00
+    make_document(contact, number="F-2", due_date=today - datetime.timedelta(days=3))                # 121.00
     make_document(contact, number="F-3", status="paid", amount_paid=12100)
     make_document(contact, number="F-DRAFT", status="draft")
     make_document(contact, kind="quote", number="P-1", valid_until=today + datetime.timedelta(days=9))
@@ -41,7 +41,8 @@ def test_summary_shows_balances_waiting_documents_and_chart(me, person):
     assert page.select_one("#stat-orders .stat-value").get_text(strip=True) == "1"
     pending = page.find(id="pending-invoices").get_text()
     assert "F-1" in pending and "F-2" in pending and "F-3" not in pending and "F-DRAFT" not in pending
-    assert "P-1" in page.find(id="quotes-to-approve").get_text() and "P-OLD" not in page.find(id="quotes-to-approve").get_text()
+    quotes = page.find(id="quotes-to-approve").get_text()
+    assert "P-1" in quotes and "P-OLD" not in quotes
     assert "SO-1" in page.find(id="recent-orders").get_text()
     assert "F-OTHER" not in page.get_text()
     chart = page.select_one("#chart svg")
@@ -85,7 +86,8 @@ def test_list_is_a_fragment_for_htmx_and_a_page_otherwise(me, person):
 
 def test_document_page_shows_the_document_and_records_the_view(me, person):
     doc = make_document(person.contact, number="F-2026-0042", notes="Pay by transfer <b>please</b>",
-                        lines=[("Cable", 2000, 1500, 0, [("IVA", 2100)]), ("Montaje", 1000, 10000, 1000, [("IVA", 2100), ("IRPF", -1500)])])
+                        lines=[("Cable", 2000, 1500, 0, [("IVA", 2100)]),
+                               ("Montaje", 1000, 10000, 1000, [("IVA", 2100), ("IRPF", -1500)])])
     page = soup(me.get(f"/documents/{doc.id}"))
     assert page.find(id="sheet-number").get_text() == "F-2026-0042"
     assert len(page.select("#sheet-lines tbody tr")) == 2

@@ -54,7 +54,8 @@ def test_staff_creates_contact_then_three_line_invoice_with_hand_checked_totals(
     assert soup(page).find(id="f-contact").find("option", selected=True)["value"] == str(contact.id)
     lines = [
         {"description": "Cable 3x2.5", "qty": "3", "price": "19.99", "tax": str(taxes["iva21"].id)},
-        {"description": "Reparación", "qty": "1", "price": "100", "tax": [str(taxes["iva10"].id), str(taxes["irpf"].id)]},
+        {"description": "Reparación", "qty": "1", "price": "100",
+         "tax": [str(taxes["iva10"].id), str(taxes["irpf"].id)]},
         {"description": "Libro técnico", "qty": "2,5", "price": "8,10", "tax": str(taxes["iva4"].id)},
     ]
     data = editor_data(contact, lines=lines)
@@ -169,7 +170,8 @@ def test_add_line_without_javascript_keeps_what_was_typed(staff):
 def test_live_totals_fragment_for_htmx_and_page_otherwise(staff, taxes):
     contact = make_contact()
     staff.get("/staff/documents/new/invoice")
-    data = editor_data(contact, lines=[{"description": "x", "qty": "1", "price": "0.05", "tax": str(taxes["iva10"].id)}])
+    data = editor_data(contact,
+                       lines=[{"description": "x", "qty": "1", "price": "0.05", "tax": str(taxes["iva10"].id)}])
     frag = staff.post("/staff/documents/totals/invoice", _multi(staff, data), headers={"HX-Request": "true"})
     assert "HX-Request" in frag.headers["Vary"]
     html = frag.get_data(as_text=True)

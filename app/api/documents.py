@@ -12,7 +12,7 @@ from .. import comments, documents, money, serializers
 from ..rules import By, Refused
 from ..models import INVOICE, KINDS, ORDER, QUOTE, STATUSES, Contact, Document, Product, Settings, TaxRate
 from . import bp
-from .errors import ApiError, from_refusal
+from .errors import from_refusal
 from .idempotency import idempotent
 from .validation import Body, Query, fetch, json_body, reference
 
@@ -114,7 +114,8 @@ def read_lines(body, currency):
                                        taxes=[(t.name, t.rate_bp) for t in chosen]))
     if body.ok:
         totals = documents.totals(rows)
-        if max([abs(totals["total"]), abs(totals["subtotal"])] + [abs(t[3]) for t in totals["taxes"]]) >= money.MAX_AMOUNT:
+        amounts = [totals["total"], totals["subtotal"]] + [t[3] for t in totals["taxes"]]
+        if max(abs(a) for a in amounts) >= money.MAX_AMOUNT:
             body.error("lines", "The document's total is too large.")
     return rows
 

@@ -154,12 +154,14 @@ def _schemas():
         "CommentCreate": _obj({"body": {"type": "string", "minLength": 1, "maxLength": 5000, "pattern": r"\S"}},
                               ("body",), additional=False),
         "CommentList": _list_of("Comment"),
-        "QuoteDecision": _obj({"id": INT, "document_id": INT, "decision": {"type": "string", "enum": ["accepted", "declined"]},
+        "QuoteDecision": _obj({"id": INT, "document_id": INT,
+                               "decision": {"type": "string", "enum": ["accepted", "declined"]},
                                "person_id": _nullable(INT), "signer_name": STR, "po_reference": STR,
                                "reason": STR, "ip": STR, "document_version": INT, "document_hash": STR,
                                "created_at": WHEN}, ("id", "document_id", "decision", "created_at")),
         "QuoteDecisionList": _list_of("QuoteDecision"),
-        "OrderStatusChange": _obj({"status": {"type": "string", "enum": order_statuses}}, ("status",), additional=False),
+        "OrderStatusChange": _obj({"status": {"type": "string", "enum": order_statuses}}, ("status",),
+                                  additional=False),
         "Product": _obj({"id": INT, "sku": STR, "name": STR, "description": STR, "category_id": _nullable(INT),
                          "price": MONEY, "currency": STR, "track_stock": BOOL, "stock": INT, "active": BOOL,
                          "visible": BOOL, "tax_ids": {"type": "array", "items": INT}, "updated_at": WHEN},
@@ -356,7 +358,8 @@ def _paths():
                 part.strip("{}").replace("-", "_").title().replace("_", "") for part in path.split("/"))
     paths["/openapi.json"] = {"get": {
         "summary": "This description", "operationId": "getOpenapi", "security": [],
-        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {"200": {"description": "OpenAPI 3.1",
+                              "content": {"application/json": {"schema": {"type": "object"}}}},
                       "429": ERRORS["429"]}}}
     return paths
 

@@ -6,7 +6,8 @@ names a product and a quantity; prices come from the catalog (app/orders.py)."""
 from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from .. import catalog, orders
+from .. import orders
+from . import catalog_page as catalog
 from ..models import ORDER, CartItem
 from ..web.forms import Form
 from ..web.htmx import is_fragment_request, render

@@ -5,7 +5,7 @@ Only contacts whose catalog staff turned on see it; for everyone else these page
 Prices are the contact's own (their discount applied), computed in app/catalog.py."""
 from flask import abort, g, render_template, request, url_for
 
-from .. import catalog
+from . import catalog_page as catalog
 from ..models import Category, Product, ProductImage, Settings
 from ..web.htmx import is_fragment_request, render
 from ..web.images import image_response

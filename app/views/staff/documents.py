@@ -47,7 +47,8 @@ def index():
         query = query.where(Document.status == status)
     if q:
         query = query.where(Document.number.contains(q) | Contact.name.contains(q))
-    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc()).limit(PAGE + 1).offset((page - 1) * PAGE))
+    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc())
+                .limit(PAGE + 1).offset((page - 1) * PAGE))
     open_orders = Document.select().where((Document.kind == "order") & (Document.status == "open")).count()
     return render_template("staff/documents/index.html", docs=docs[:PAGE], has_next=len(docs) > PAGE,
                            page=page, kind=kind, status=status, q=q, statuses=STATUSES, open_orders=open_orders)

@@ -3,9 +3,9 @@ the add-to-cart form and the product page.
 
 Prices are the contact's own (their discount applied), computed from the database, never read
 from a form. The views pass in the URLs (the add form's `next`): nothing here knows routes."""
-from . import orders
-from .models import Category, Product, Settings
-from .web.forms import Form
+from .. import orders
+from ..models import Category, Product, Settings
+from ..web.forms import Form
 
 
 def product_view(product, contact, settings, taxes, image_id=None):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from . import money, numbering, tokens, webhooks
+from . import money, numbering, snapshot, tokens, webhooks
 from .db import db
 from .links import external_link
 from .mail import recipient_language, send_template
@@ -128,7 +128,8 @@ def move(doc, target, by):
 
 def _give_number(doc):
     """The next number of the document's series, dated today: numbers and issue dates then
-    run in the same order. Due and valid-until dates keep their distance from the issue date."""
+    run in the same order. Due and valid-until dates keep their distance from the issue date.
+    Then the document is frozen (app/snapshot.py)."""
     today = datetime.date.today()
     shift = today - doc.issue_date
     changes = {"number": numbering.take(doc.kind, today), "issue_date": today}
@@ -139,6 +140,7 @@ def _give_number(doc):
     Document.update(changes).where(Document.id == doc.id).execute()
     for key, value in changes.items():
         setattr(doc, key, value)
+    snapshot.freeze(doc)
 
 
 def mail_issued(doc):

@@ -86,6 +86,8 @@ class Settings(BaseModel):
         """Replace the logo (None: remove it); the hash goes with it, in the same statement."""
         digest = hashlib.sha256(data).hexdigest() if data else ""
         cls.save_values({"logo": data or None, "logo_type": content_type if data else "", "logo_hash": digest})
+        if data:   # kept by hash: issued documents show the logo they were issued with
+            LogoVersion.insert(hash=digest, data=data, content_type=content_type).on_conflict_ignore().execute()
 
     @staticmethod
     def _forget():
@@ -93,12 +95,24 @@ class Settings(BaseModel):
         forget("settings_row")
 
     @classmethod
-    def get_logo(cls):
-        """(bytes, content type) of the business logo, or None; reads only those two columns."""
+    def get_logo(cls, version=None):
+        """(bytes, content type) of the business logo, or of the version with that hash (an
+        issued document's), or None; reads only those two columns."""
+        if version:
+            kept = LogoVersion.get_or_none(LogoVersion.hash == version)
+            return (bytes(kept.data), kept.content_type) if kept else None
         row = cls.select(cls.logo, cls.logo_type).where(cls.id == 1).first()
         if row is None or not row.logo:
             return None
         return bytes(row.logo), row.logo_type
+
+
+class LogoVersion(BaseModel):
+    """Every logo the business has used, by SHA-256: an issued document names the one it showed."""
+    hash = CharField(max_length=64, unique=True)
+    data = BlobField()
+    content_type = CharField(max_length=40)
+    created_at = DateTimeField(default=utcnow)
 
 
 # The business row without the logo's bytes (get_logo() reads those where they are needed).
@@ -536,6 +550,8 @@ class Document(BaseModel):
     # An order placed from the portal's checkout: the form's one-time key (prefixed with the
     # contact id). Unique, so a double submission cannot make a second order.
     checkout_key = CharField(max_length=80, null=True, unique=True)
+    # What the document showed when issued (app/snapshot.py): JSON, never changed afterwards.
+    snapshot = TextField(null=True)
 
     class Meta:
         indexes = (
@@ -1204,5 +1220,5 @@ class GatewayConfig(BaseModel):
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
-          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries]
+          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion]
 

@@ -13,7 +13,7 @@ import json
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from . import money, numbering, webhooks
+from . import money, numbering, snapshot, webhooks
 from .db import db
 from .mail import recipient_language, send_template
 from .models import ORDER, Activity, CartItem, Document, DocumentLine, LineTax, Product, Settings, utcnow
@@ -206,6 +206,7 @@ def place_order(contact, person, confirmed_state, key, shipping_address, referen
                     LineTax.insert_many([{"line": row.id, "name": n, "rate_bp": r} for n, r in line.taxes]).execute()
             order.recompute()
             order.save()
+            snapshot.freeze(order, settings)
             removed = CartItem.delete().where(CartItem.id.in_([l.item.id for l in cart.lines])).execute()
             if removed != len(cart.lines):   # another checkout of this cart got there first
                 raise CheckoutRefused(_("Your cart changed while you were ordering. Check it and try again."))

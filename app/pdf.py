@@ -102,16 +102,19 @@ def cache_key(doc, language, settings):
     """The document version, the language, and what else the sheet shows (see the docstring)."""
     if not LANGUAGE_RE.match(language):
         raise ValueError(f"not a language code: {language!r}")
-    contact = doc.contact
     parts = {
         "doc": [doc.id, doc.version, doc.number, str(doc.created_at), str(doc.updated_at),
                 doc.total, doc.amount_paid],
         "language": language,
-        "business": [settings.name, settings.tax_id, settings.address, settings.email,
-                     settings.phone, settings.logo_type, settings.logo_hash],
-        "contact": [contact.id, contact.name, contact.tax_id, contact.billing_address],
         "renderer": _renderer_fingerprint(language),
     }
+    if doc.snapshot:   # issued: the business and the customer as they were, whatever they are now
+        parts["snapshot"] = hashlib.sha256(doc.snapshot.encode()).hexdigest()
+    else:
+        contact = doc.contact
+        parts["business"] = [settings.name, settings.tax_id, settings.address, settings.email,
+                             settings.phone, settings.logo_type, settings.logo_hash]
+        parts["contact"] = [contact.id, contact.name, contact.tax_id, contact.billing_address]
     return json.dumps(parts, sort_keys=True, default=str)
 
 
@@ -150,12 +153,18 @@ def pdf_context(doc, settings):
     return {**sheet_context(doc, doc.contact, settings, LOGO_URL), "page_label": page_label_css()}
 
 
+def _logo_of(doc, settings):
+    from .models import Settings
+    from .sheet import logo_version
+    version = logo_version(doc, settings)
+    return Settings.get_logo(version=version) if version else None
+
+
 def render_document(doc, language, settings):
     """Render the PDF now (no cache): bytes."""
     with force_locale(language):
         html = render_template("pdf/document.html", **pdf_context(doc, settings))
-    from .models import Settings   # here: the models module is not needed to render HTML
-    return render_html(html, Settings.get_logo() if settings.logo_hash else None)
+    return render_html(html, _logo_of(doc, settings))
 
 
 def render_html(html, logo=None):

@@ -8,7 +8,7 @@ import datetime
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from . import numbering, webhooks
+from . import numbering, snapshot, webhooks
 from .db import db
 from .models import (ORDER, Activity, Document, DocumentLine, LineTax, QuoteDecision, Settings, utcnow)
 
@@ -80,6 +80,7 @@ def order_from_quote(quote, settings, reference=""):
             LineTax.create(line=copy, name=tax.name, rate_bp=tax.rate_bp)
     order.recompute()
     order.save()
+    snapshot.freeze(order, settings)
     Activity.record("order_placed", contact=quote.contact_id, document=order)
     webhooks.emit("order.created", webhooks.document_data(order))
     return order

@@ -9,7 +9,9 @@ import datetime
 from flask import g, jsonify, url_for
 
 from .. import comments, documents, money, serializers
+from ..mail import recipient_language
 from ..rules import By, Refused
+from ..web.downloads import pdf_response
 from ..models import INVOICE, KINDS, ORDER, QUOTE, STATUSES, Contact, Document, Product, Settings, TaxRate
 from . import bp
 from .errors import from_refusal
@@ -57,6 +59,13 @@ def list_documents():
 def get_document(doc_id):
     """Read a document with its lines, taxes, payments, comments and quote decision."""
     return jsonify(serializers.document(fetch(Document, doc_id, "document")))
+
+
+@bp.get("/documents/<int:doc_id>/pdf")
+def get_document_pdf(doc_id):
+    """Download a document's PDF, in its contact's language (an issued one as it was issued)."""
+    doc = fetch(Document, doc_id, "document")
+    return pdf_response(doc, recipient_language(contact=doc.contact))
 
 
 # --- creating -------------------------------------------------------------------------------

@@ -252,6 +252,16 @@ def _op(path, summary, ok, status="200", body=None, query=(), idempotent=False, 
     return op
 
 
+def _pdf_op():
+    """The PDF download: a binary answer, with the document's strong ETag."""
+    op = _op("/documents/{doc_id}/pdf", "Download the PDF (an issued document as it was issued)", "Document")
+    op["responses"]["200"] = {"description": "The PDF, in the contact's language.",
+                              "headers": {"ETag": {"schema": {"type": "string"}}},
+                              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    op["responses"]["304"] = {"description": "Not modified (If-None-Match matched the ETag)."}
+    return op
+
+
 def _q(name, schema, description=None):
     param = {"name": name, "in": "query", "required": False, "schema": schema}
     if description:
@@ -303,6 +313,7 @@ def _paths():
                         "Document", "201", "DocumentCreate", idempotent=True)},
         "/documents/{doc_id}": {
             "get": _op("/documents/{doc_id}", "Read a document with payments, comments and decision", "Document")},
+        "/documents/{doc_id}/pdf": {"get": _pdf_op()},
         "/documents/{doc_id}/issue": {
             "post": _op("/documents/{doc_id}/issue", "Issue a draft", "Document", errors=post_only)},
         "/documents/{doc_id}/void": {

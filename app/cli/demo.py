@@ -8,7 +8,7 @@ from decimal import Decimal
 import click
 from flask import current_app
 
-from .. import backup, money, numbering
+from .. import backup, money, numbering, snapshot
 from . import demo_data as data
 from ..db import db
 from ..models import (INVOICE, ORDER, QUOTE, Category, Comment, Contact, Document, DocumentLine,
@@ -142,6 +142,8 @@ class _DocumentLoader:
         if status == "paid" and doc.amount_paid != doc.total:
             raise ValueError(f"demo data: {doc.number} is paid but its payments do not add up")
         doc.save()
+        if status != "draft":
+            snapshot.freeze(doc, self.settings)
         if "decision" in spec:
             self._decision(doc, spec["decision"], days)
         for author, after, body in spec.get("comments", []):

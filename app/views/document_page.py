@@ -13,7 +13,7 @@ from ..db import compiled
 from ..models import Activity, Document, Payment, Settings, utcnow
 from ..money import amount_input
 from ..payments import service
-from ..sheet import sheet_context
+from ..sheet import logo_version, sheet_context
 from ..web.forms import Form
 
 _recent_activity = compiled(lambda doc_id, person_id, action, since: (
@@ -63,16 +63,21 @@ def comments_context(doc, form=None):
             "comment_url": url_for("comments.create", doc_id=doc.id)}
 
 
+def _sheet(doc, contact):
+    """The sheet, with the logo it was issued with (a versioned, cacheable URL)."""
+    settings = Settings.get_solo()
+    return sheet_context(doc, contact, settings, url_for("logo", v=logo_version(doc, settings) or None))
+
+
 def print_context(doc, contact):
     """The sheet alone, with a quote's acceptance: the print view."""
-    return {**sheet_context(doc, contact, Settings.get_solo(), url_for("logo")),
-            "decision": quotes.decision_for(doc) if doc.kind == "quote" else None}
+    return {**_sheet(doc, contact), "decision": quotes.decision_for(doc) if doc.kind == "quote" else None}
 
 
 def document_context(doc, contact, pay_form=None, decision_form=None, refused=None, comment_form=None):
     """The document page: the sheet and every fragment of the sidebar, each fragment showing the
     form a failed post left it with."""
-    return {**sheet_context(doc, contact, Settings.get_solo(), url_for("logo")),
+    return {**_sheet(doc, contact),
             "payments": list(doc.payments.where(Payment.status == "succeeded").order_by(Payment.paid_at)),
             "pay": pay_context(doc, contact, pay_form),
             "can_reorder": doc.kind == "order" and contact.catalog_enabled,

@@ -159,11 +159,14 @@ def remove_logo():
 
 @public
 def logo():
-    """Serve the business logo to anyone (the portal's sign-in page shows it)."""
-    found = Settings.get_logo()
+    """Serve the business logo to anyone (the portal's sign-in page shows it); with ?v=HASH,
+    that version, as an issued document shows it (it never changes: cached for a year)."""
+    version = request.args.get("v", "")
+    found = Settings.get_logo(version=version) if version else Settings.get_logo()
     if found is None:
         abort(404)
-    return image_response(found[0], found[1], cache="public, max-age=300")
+    cache = "public, max-age=31536000, immutable" if version else "public, max-age=300"
+    return image_response(found[0], found[1], cache=cache)
 
 
 # An app-level URL, so the staff check on this blueprint does not apply to it.

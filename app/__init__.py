@@ -1,7 +1,7 @@
 """The customer portal: create_app() builds the Flask application from the environment."""
 import os
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 

@@ -9,9 +9,8 @@ import secrets
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from peewee import IntegrityError
 
-from . import money, tokens, webhooks
+from . import money, numbering, snapshot, tokens, webhooks
 from .db import db
 from .links import external_link
 from .mail import recipient_language, send_template
@@ -46,48 +45,37 @@ def totals(lines):
 # --- drafts ---------------------------------------------------------------------------------
 
 def save_draft(kind, header, lines, doc=None):
-    """Create a draft, or replace a draft's header and lines, in one transaction.
-
-    Returns the document, or None when its number is already taken (the unique index decides)."""
+    """Create a draft, or replace a draft's header and lines, in one transaction. A draft has
+    no number: it gets the next of its series when it is issued."""
     if doc is not None and not doc.editable:
         raise Refused("not_a_draft", _l("Only drafts can be edited."))
-    try:
-        with db.atomic():
-            if doc is None:
-                doc = Document.create(kind=kind, **header)
-            else:
-                for key, value in header.items():
-                    setattr(doc, key, value)
-                doc.version += 1
-                doc.updated_at = utcnow()
-                doc.save()
-                DocumentLine.delete().where(DocumentLine.document == doc).execute()
-            for position, line in enumerate(lines):
-                row = DocumentLine.create(document=doc, position=position, product=line.product,
-                                          description=line.description, qty_milli=line.qty_milli,
-                                          unit_price=line.unit_price, discount_bp=line.discount_bp,
-                                          net=line.net)
-                for name, rate in line.taxes:
-                    LineTax.create(line=row, name=name, rate_bp=rate)
-            doc.recompute()
+    header = {key: value for key, value in header.items() if key != "number"}
+    with db.atomic():
+        if doc is None:
+            doc = Document.create(kind=kind, **header)
+        else:
+            for key, value in header.items():
+                setattr(doc, key, value)
+            doc.version += 1
+            doc.updated_at = utcnow()
             doc.save()
-    except IntegrityError:
-        return None
+            DocumentLine.delete().where(DocumentLine.document == doc).execute()
+        for position, line in enumerate(lines):
+            row = DocumentLine.create(document=doc, position=position, product=line.product,
+                                      description=line.description, qty_milli=line.qty_milli,
+                                      unit_price=line.unit_price, discount_bp=line.discount_bp,
+                                      net=line.net)
+            for name, rate in line.taxes:
+                LineTax.create(line=row, name=name, rate_bp=rate)
+        doc.recompute()
+        doc.save()
     return doc
 
 
-def create(kind, header, lines, by, number=None, issue_now=False, settings=None):
-    """A new draft (issued at once if asked). Without a number, the next free one: a number
-    we chose can be taken meanwhile by another request, so we choose again."""
-    settings = settings or Settings.get_solo()
-    doc = None
+def create(kind, header, lines, by, issue_now=False):
+    """A new draft, issued at once if asked (in the same transaction)."""
     with db.atomic():
-        for _attempt in range(1 if number else 5):
-            doc = save_draft(kind, dict(header, number=number or Document.next_number(kind, settings)), lines)
-            if doc is not None:
-                break
-        if doc is None:
-            raise Refused("number_taken", _l("Another document already has this number."), field="number")
+        doc = save_draft(kind, header, lines)
         if issue_now:
             move(doc, "open", by)
     return doc
@@ -125,14 +113,34 @@ def move(doc, target, by):
         raise Refused("no_lines", _l("Add at least one line before issuing."))
     if target not in doc.allowed_transitions():
         raise Refused("invalid_transition", _l("This change is not possible from the document's current status."))
+    issuing = doc.status == "draft" and target == "open"
     with db.atomic():
         if not doc.move_to(target):
             raise Refused("status_changed", _l("The document changed meanwhile; reload and try again."))
+        if issuing:
+            _give_number(doc)
         if doc.kind == ORDER and target == "cancelled":
             doc.return_stock()
         Activity.record("status_" + target, document=doc, contact=doc.contact_id, **by.activity())
         if target == "open" and doc.kind in ISSUE_MAIL_KINDS:
             mail_issued(doc)
+
+
+def _give_number(doc):
+    """The next number of the document's series, dated today: numbers and issue dates then
+    run in the same order. Due and valid-until dates keep their distance from the issue date.
+    Then the document is frozen (app/snapshot.py)."""
+    today = datetime.date.today()
+    shift = today - doc.issue_date
+    changes = {"number": numbering.take(doc.kind, today), "issue_date": today}
+    if doc.due_date:
+        changes["due_date"] = doc.due_date + shift
+    if doc.valid_until:
+        changes["valid_until"] = doc.valid_until + shift
+    Document.update(changes).where(Document.id == doc.id).execute()
+    for key, value in changes.items():
+        setattr(doc, key, value)
+    snapshot.freeze(doc)
 
 
 def mail_issued(doc):

@@ -86,6 +86,8 @@ class Settings(BaseModel):
         """Replace the logo (None: remove it); the hash goes with it, in the same statement."""
         digest = hashlib.sha256(data).hexdigest() if data else ""
         cls.save_values({"logo": data or None, "logo_type": content_type if data else "", "logo_hash": digest})
+        if data:   # kept by hash: issued documents show the logo they were issued with
+            LogoVersion.insert(hash=digest, data=data, content_type=content_type).on_conflict_ignore().execute()
 
     @staticmethod
     def _forget():
@@ -93,12 +95,24 @@ class Settings(BaseModel):
         forget("settings_row")
 
     @classmethod
-    def get_logo(cls):
-        """(bytes, content type) of the business logo, or None; reads only those two columns."""
+    def get_logo(cls, version=None):
+        """(bytes, content type) of the business logo, or of the version with that hash (an
+        issued document's), or None; reads only those two columns."""
+        if version:
+            kept = LogoVersion.get_or_none(LogoVersion.hash == version)
+            return (bytes(kept.data), kept.content_type) if kept else None
         row = cls.select(cls.logo, cls.logo_type).where(cls.id == 1).first()
         if row is None or not row.logo:
             return None
         return bytes(row.logo), row.logo_type
+
+
+class LogoVersion(BaseModel):
+    """Every logo the business has used, by SHA-256: an issued document names the one it showed."""
+    hash = CharField(max_length=64, unique=True)
+    data = BlobField()
+    content_type = CharField(max_length=40)
+    created_at = DateTimeField(default=utcnow)
 
 
 # The business row without the logo's bytes (get_logo() reads those where they are needed).
@@ -135,7 +149,7 @@ class TaxRate(BaseModel):
     def offered_to(cls, product=None):
         """The rates a product form offers: the active ones, plus inactive ones the product
         already carries (so saving the form does not drop them without the staff seeing it)."""
-        query = cls.active == True  # noqa: E712
+        query = cls.active == True
         if product is not None:
             query |= cls.id.in_(ProductTax.select(ProductTax.tax_rate).where(ProductTax.product == product))
         return cls.select().where(query).order_by(cls.name, cls.rate_bp.desc(), cls.id)
@@ -143,7 +157,7 @@ class TaxRate(BaseModel):
     @classmethod
     def default_ids(cls):
         """The rates preselected on a new product or document line."""
-        return [t.id for t in cls.select(cls.id).where((cls.active == True) & (cls.is_default == True))]  # noqa: E712
+        return [t.id for t in cls.select(cls.id).where((cls.active == True) & (cls.is_default == True))]
 
 
 # --- contacts and the people who sign in for them ---------------------------------------------
@@ -392,7 +406,7 @@ class Product(BaseModel):
     # The portal catalog: only active and visible products exist for a contact.
     @classmethod
     def shown(cls):
-        return (cls.active == True) & (cls.visible == True)  # noqa: E712
+        return (cls.active == True) & (cls.visible == True)
 
     @classmethod
     def catalog(cls, q="", category_ids=None):
@@ -425,6 +439,12 @@ class Product(BaseModel):
         for product_id, name, rate_bp in rows.tuples():
             found[product_id].append((name, rate_bp))
         return found
+
+    @classmethod
+    def for_contact(cls, contact, product_id):
+        """A product of the catalog for a contact with catalog access, or None (no access,
+        inactive, hidden and unknown alike)."""
+        return cls.in_catalog(product_id) if contact.catalog_enabled else None
 
     @classmethod
     def catalog_image(cls, image_id):
@@ -471,6 +491,11 @@ class ProductImage(BaseModel):
     position = IntegerField(default=0)
 
     @classmethod
+    def for_contact(cls, contact, image_id):
+        """An image of a catalog product, for a contact with catalog access; or None."""
+        return Product.catalog_image(image_id) if contact.catalog_enabled else None
+
+    @classmethod
     def count_for(cls, product):
         return cls.select(cls.id).where(cls.product == product).count()
 
@@ -503,7 +528,7 @@ PAYABLE_STATUSES = {INVOICE: ("open",), ORDER: ("open", "confirmed", "shipped", 
 class Document(BaseModel):
     contact = ForeignKeyField(Contact, backref="documents", on_delete="RESTRICT")
     kind = CharField(max_length=10, constraints=[Check("kind IN ('invoice', 'quote', 'order')")])
-    number = CharField(max_length=40)
+    number = CharField(max_length=40, default="")   # empty while a draft: given when issued
     status = CharField(max_length=12, default="draft")
     issue_date = DateField()
     due_date = DateField(null=True)           # invoices and orders: payment due
@@ -525,10 +550,11 @@ class Document(BaseModel):
     # An order placed from the portal's checkout: the form's one-time key (prefixed with the
     # contact id). Unique, so a double submission cannot make a second order.
     checkout_key = CharField(max_length=80, null=True, unique=True)
+    # What the document showed when issued (app/snapshot.py): JSON, never changed afterwards.
+    snapshot = TextField(null=True)
 
     class Meta:
         indexes = (
-            (("kind", "number"), True),
             (("contact", "kind", "status", "issue_date"), False),
             # The portal lists: a contact's documents of a kind by date, drafts filtered on the
             # index itself, so page 1 and page 500 cost the same; with the currency and total,
@@ -634,32 +660,6 @@ class Document(BaseModel):
             self.version += 1
         return bool(won)
 
-    @classmethod
-    def next_number(cls, kind, settings, today=None):
-        """The next free number of the form PREFIX-YYYY-0001 for this kind and year."""
-        today = today or datetime.date.today()
-        prefix = {INVOICE: settings.invoice_prefix, QUOTE: settings.quote_prefix,
-                  ORDER: settings.order_prefix}[kind]
-        stem = f"{prefix}-{today.year}-"
-        # A range on the (kind, number) index, not LIKE (which no index serves on both
-        # databases); the longest, then highest, number with a numeric tail is the last one.
-        after = stem[:-1] + chr(ord(stem[-1]) + 1)
-        used = (cls.select(cls.number)
-                .where((cls.kind == kind) & (cls.number >= stem) & (cls.number < after))
-                .order_by(fn.LENGTH(cls.number).desc(), cls.number.desc()))
-        highest = 0
-        for (number,) in used.tuples().iterator():
-            tail = number[len(stem):]
-            if tail.isdigit():
-                highest = int(tail)
-                break
-        # A number typed by hand with more zeros ("SO-2026-000007") sorts as the longest while
-        # ours grow past it: step over what is taken, or every later attempt would repeat ours.
-        n = highest + 1
-        while cls.select(cls.id).where((cls.kind == kind) & (cls.number == f"{stem}{n:04d}")).exists():
-            n += 1
-        return f"{stem}{n:04d}"
-
     def return_stock(self):
         """Put back what this order took from stock (call in the transaction that cancels it).
         Only what checkout took is returned: an order typed by staff never took any."""
@@ -668,7 +668,7 @@ class Document(BaseModel):
                         & DocumentLine.product.is_null(False)))
         for line in lines:
             Product.update(stock=Product.stock + line.stock_taken, updated_at=utcnow()).where(
-                (Product.id == line.product_id) & (Product.track_stock == True)).execute()  # noqa: E712
+                (Product.id == line.product_id) & (Product.track_stock == True)).execute()
         DocumentLine.update(stock_taken=0).where(DocumentLine.document == self).execute()
 
     @classmethod
@@ -692,6 +692,29 @@ class Document(BaseModel):
 
 _document_of = compiled(lambda contact_id, doc_id: Document.visible_to(contact_id).where(
     Document.id == doc_id).limit(1))
+
+
+# A number is unique within its kind once given; drafts have none yet (an empty string).
+Document.add_index(Document.index(Document.kind, Document.number, unique=True,
+                                  where=(Document.number != "")))
+
+
+class NumberSeries(BaseModel):
+    """The numbers of one kind of document for one series code and year: F-2026-0001, 0002...
+
+    `next_n` is taken inside the transaction that issues a document (an UPDATE that adds one,
+    so the row's lock orders concurrent issues); `last_used` is the highest number given, below
+    which staff may not set the series back."""
+    kind = CharField(max_length=12)
+    code = CharField(max_length=20)
+    year = IntegerField()
+    pattern = CharField(max_length=60, default="{code}-{year}-{n:04d}")
+    next_n = IntegerField(default=1, constraints=[Check("next_n >= 1")])
+    last_used = IntegerField(default=0, constraints=[Check("last_used >= 0 AND last_used < next_n")])
+
+    class Meta:
+        table_name = "number_series"
+        indexes = ((("kind", "code", "year"), True),)
 
 
 class DocumentLine(BaseModel):
@@ -779,8 +802,13 @@ class Payment(BaseModel):
                                    & (cls.created_at > since))
                 .order_by(cls.id.desc()).first())
 
+    # Queries a contact reaches: scoped to the contact.
     @classmethod
-    def of_contact(cls, contact, payment_id):
+    def visible_to(cls, contact):
+        return cls.select().where(cls.contact == contact)
+
+    @classmethod
+    def for_contact(cls, contact, payment_id):
         """An online payment for this contact's documents, or None."""
         return (cls.select().join(Document)
                 .where((cls.id == payment_id) & (Document.contact == contact) & cls.gateway.in_(cls.ONLINE))
@@ -816,7 +844,7 @@ class Payment(BaseModel):
         if document is not None:
             query = query.where(cls.id.in_(cls.for_document(document).select(cls.id)))
         if flagged:
-            query = query.where(cls.flagged == True)  # noqa: E712
+            query = query.where(cls.flagged == True)
         if gateway:
             query = query.where(cls.gateway == gateway)
         return query.order_by(cls.created_at.desc(), cls.id.desc())
@@ -920,6 +948,12 @@ class CartItem(BaseModel):
     def remove(cls, contact, product_id):
         return bool(cls.delete().where((cls.contact == contact) & (cls.product == product_id)).execute())
 
+    @classmethod
+    def for_contact(cls, contact, product_id):
+        """The contact's cart line of a product, with the product, or None."""
+        return (cls.select(cls, Product).join(Product)
+                .where((cls.contact == contact) & (cls.product == product_id)).first())
+
 
 _cart_item = compiled(lambda contact_id, product_id: CartItem.select().where(
     (CartItem.contact == contact_id) & (CartItem.product == product_id)).limit(1))
@@ -936,6 +970,12 @@ class Activity(BaseModel):
     action = CharField(max_length=40)
     detail = CharField(max_length=400, default="")
     created_at = DateTimeField(default=utcnow, index=True)
+
+    @classmethod
+    def visible_to(cls, contact):
+        """What happened on the contact's own issued documents, with the document."""
+        return (cls.select(cls, Document).join(Document)
+                .where((cls.contact == contact) & (Document.contact == contact) & (Document.status != "draft")))
 
     @classmethod
     def record(cls, action, **fields):
@@ -1107,7 +1147,7 @@ class WebhookEndpoint(BaseModel):
     def listening_to(cls, event_type):
         """Active endpoints subscribed to this event (the list is short: filtered in Python,
         which beats a LIKE on a comma list that both databases must agree on)."""
-        return [e for e in cls.select().where(cls.active == True).order_by(cls.id)  # noqa: E712
+        return [e for e in cls.select().where(cls.active == True).order_by(cls.id)
                 if event_type in e.event_list]
 
 
@@ -1180,5 +1220,5 @@ class GatewayConfig(BaseModel):
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
-          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig]
+          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion]
 

@@ -13,14 +13,12 @@ import json
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from . import money, webhooks
-from .db import db, is_sqlite
+from . import money, numbering, snapshot, webhooks
+from .db import db
 from .mail import recipient_language, send_template
 from .models import ORDER, Activity, CartItem, Document, DocumentLine, LineTax, Product, Settings, utcnow
 
 MAX_QUANTITY = 100_000   # units of one product in one order: far above real orders, far below overflow
-NUMBER_TRIES = 5
-NUMBERING_LOCK = 0x5A1E50   # any constant that no other advisory lock of this app uses
 
 
 class CheckoutRefused(Exception):
@@ -208,6 +206,7 @@ def place_order(contact, person, confirmed_state, key, shipping_address, referen
                     LineTax.insert_many([{"line": row.id, "name": n, "rate_bp": r} for n, r in line.taxes]).execute()
             order.recompute()
             order.save()
+            snapshot.freeze(order, settings)
             removed = CartItem.delete().where(CartItem.id.in_([l.item.id for l in cart.lines])).execute()
             if removed != len(cart.lines):   # another checkout of this cart got there first
                 raise CheckoutRefused(_("Your cart changed while you were ordering. Check it and try again."))
@@ -222,27 +221,14 @@ def place_order(contact, person, confirmed_state, key, shipping_address, referen
 
 
 def _new_order(contact, settings, key, shipping_address, reference, notes):
-    """Create the order's header under the next free number.
-
-    Checkouts take their numbers one at a time: SQLite's IMMEDIATE transaction already holds
-    the write lock; on PostgreSQL a transaction-scoped advisory lock does it (without it, twenty
-    checkouts at once all pick the same number and retry in a herd). A document typed by staff
-    at the same moment can still take the number first: the unique index refuses ours, and we
-    try the next one."""
-    if not is_sqlite():
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (NUMBERING_LOCK,))
-    for attempt in range(NUMBER_TRIES):
-        try:
-            with db.atomic():   # a savepoint: a refused number leaves the transaction usable
-                return Document.create(
-                    contact=contact, kind=ORDER, number=Document.next_number(ORDER, settings), status="open",
-                    issue_date=datetime.date.today(), currency=settings.default_currency,
-                    reference=reference, notes=notes, terms=settings.default_terms,
-                    shipping_address=shipping_address, issued_at=utcnow(),
-                    checkout_key=f"{contact.id}:{key}")
-        except IntegrityError:
-            if Document.placed_with(contact, key) is not None or attempt == NUMBER_TRIES - 1:
-                raise
+    """Create the order's header under the next number of the order series (taken in this
+    transaction: checkouts at the same moment get consecutive numbers, never the same)."""
+    today = datetime.date.today()
+    return Document.create(
+        contact=contact, kind=ORDER, number=numbering.take(ORDER, today, settings), status="open",
+        issue_date=today, currency=settings.default_currency, reference=reference, notes=notes,
+        terms=settings.default_terms, shipping_address=shipping_address, issued_at=utcnow(),
+        checkout_key=f"{contact.id}:{key}")
 
 
 def _notify(order, person, settings):
@@ -267,7 +253,7 @@ def reorder(contact, order):
              .where(DocumentLine.document == order).order_by(DocumentLine.position, DocumentLine.id))
     with db.atomic():
         for line in lines:
-            product = Product.in_catalog(line.product_id) if line.product_id else None
+            product = Product.for_contact(contact, line.product_id) if line.product_id else None
             if product is None:
                 skipped.append((line.description.splitlines() or [""])[0][:80])
                 continue

@@ -8,11 +8,11 @@ the system through fontconfig (DejaVu Sans, named in static/css/pdf.css), not th
 Cache: files under instance/pdf-cache/ (PDF_CACHE_DIR), named by a key hash that covers
 everything the sheet shows and the version counter does not: the business details and logo,
 the customer's details, payments, and the renderer itself (pdf.css, the templates, the
-translations, WeasyPrint's version). Rendering is deterministic (no dates, no random ids in the file), so app servers that
-each keep their own cache produce the same bytes for the same key, and the key hash serves as a
-strong ETag everywhere. Only the newest file per document and language is kept, plus a global
-cap on the number of files. Files, not a table: the cache can be thrown away at any time, stays
-out of database backups, and needs no schema change.
+translations, WeasyPrint's version). Rendering is deterministic (no dates, no random ids in the
+file), so app servers that each keep their own cache produce the same bytes for the same key, and
+the key hash serves as a strong ETag everywhere. Only the newest file per document and language is
+kept, plus a global cap on the number of files. Files, not a table: the cache can be thrown away
+at any time, stays out of database backups, and needs no schema change.
 """
 import glob
 import hashlib
@@ -102,16 +102,19 @@ def cache_key(doc, language, settings):
     """The document version, the language, and what else the sheet shows (see the docstring)."""
     if not LANGUAGE_RE.match(language):
         raise ValueError(f"not a language code: {language!r}")
-    contact = doc.contact
     parts = {
         "doc": [doc.id, doc.version, doc.number, str(doc.created_at), str(doc.updated_at),
                 doc.total, doc.amount_paid],
         "language": language,
-        "business": [settings.name, settings.tax_id, settings.address, settings.email,
-                     settings.phone, settings.logo_type, settings.logo_hash],
-        "contact": [contact.id, contact.name, contact.tax_id, contact.billing_address],
         "renderer": _renderer_fingerprint(language),
     }
+    if doc.snapshot:   # issued: the business and the customer as they were, whatever they are now
+        parts["snapshot"] = hashlib.sha256(doc.snapshot.encode()).hexdigest()
+    else:
+        contact = doc.contact
+        parts["business"] = [settings.name, settings.tax_id, settings.address, settings.email,
+                             settings.phone, settings.logo_type, settings.logo_hash]
+        parts["contact"] = [contact.id, contact.name, contact.tax_id, contact.billing_address]
     return json.dumps(parts, sort_keys=True, default=str)
 
 
@@ -145,17 +148,23 @@ def css_string(text):
 
 
 def pdf_context(doc, settings):
-    """What templates/pdf/document.html needs (the same names as the portal's document page)."""
-    return {"doc": doc, "lines": list(doc.ordered_lines()), "settings": settings, "contact": doc.contact,
-            "logo_url": LOGO_URL, "page_label": page_label_css()}
+    """What templates/pdf/document.html needs (the same sheet as the portal's document page)."""
+    from .sheet import sheet_context   # here, as Settings below: importing this module loads no models
+    return {**sheet_context(doc, doc.contact, settings, LOGO_URL), "page_label": page_label_css()}
+
+
+def _logo_of(doc, settings):
+    from .models import Settings
+    from .sheet import logo_version
+    version = logo_version(doc, settings)
+    return Settings.get_logo(version=version) if version else None
 
 
 def render_document(doc, language, settings):
     """Render the PDF now (no cache): bytes."""
     with force_locale(language):
         html = render_template("pdf/document.html", **pdf_context(doc, settings))
-    from .models import Settings   # here: the models module is not needed to render HTML
-    return render_html(html, Settings.get_logo() if settings.logo_hash else None)
+    return render_html(html, _logo_of(doc, settings))
 
 
 def render_html(html, logo=None):

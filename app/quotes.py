@@ -8,7 +8,7 @@ import datetime
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from . import webhooks
+from . import numbering, snapshot, webhooks
 from .db import db
 from .models import (ORDER, Activity, Document, DocumentLine, LineTax, QuoteDecision, Settings, utcnow)
 
@@ -67,7 +67,7 @@ def decide(doc, person, decision, fields, ip="", user_agent=""):
 def order_from_quote(quote, settings, reference=""):
     """A sales order with the quote's lines (the business turned this on in its settings)."""
     today = datetime.date.today()
-    order = Document.create(contact=quote.contact_id, kind=ORDER, number=Document.next_number(ORDER, settings),
+    order = Document.create(contact=quote.contact_id, kind=ORDER, number=numbering.take(ORDER, today, settings),
                             status="open", issue_date=today, currency=quote.currency,
                             reference=reference or quote.reference, notes=quote.notes, terms=quote.terms,
                             shipping_address=quote.contact.shipping_address or quote.contact.billing_address,
@@ -80,6 +80,7 @@ def order_from_quote(quote, settings, reference=""):
             LineTax.create(line=copy, name=tax.name, rate_bp=tax.rate_bp)
     order.recompute()
     order.save()
+    snapshot.freeze(order, settings)
     Activity.record("order_placed", contact=quote.contact_id, document=order)
     webhooks.emit("order.created", webhooks.document_data(order))
     return order

@@ -30,7 +30,7 @@ def person(p):
 
 
 def document_summary(d):
-    return {"id": d.id, "kind": d.kind, "number": d.number, "status": d.status,
+    return {"id": d.id, "kind": d.kind, "number": d.number or None, "status": d.status,
             "contact_id": d.contact_id, "issue_date": day(d.issue_date), "due_date": day(d.due_date),
             "valid_until": day(d.valid_until), "currency": d.currency, "reference": d.reference,
             "subtotal": d.subtotal, "tax_total": d.tax_total, "total": d.total,

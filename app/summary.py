@@ -47,10 +47,9 @@ def waiting(contact, limit=5):
 
 
 def recent_activity(contact, limit=8):
-    return list(Activity.select(Activity, Document).join(Document)
-                .where((Activity.contact == contact) & (Document.status != "draft")
-                       & Activity.action.in_(("status_open", "payment_manual", "payment_succeeded",
-                                              "comment", "quote_accepted", "quote_declined", "order_placed")))
+    return list(Activity.visible_to(contact)
+                .where(Activity.action.in_(("status_open", "payment_manual", "payment_succeeded",
+                                            "comment", "quote_accepted", "quote_declined", "order_placed")))
                 .order_by(Activity.created_at.desc()).limit(limit))
 
 
@@ -92,9 +91,8 @@ def monthly(contact, today=None):
         invoiced[_first_day(key)] = total or 0
     since = datetime.datetime.combine(starts[0], datetime.time())
     paid_month = month_of(Payment.paid_at)
-    payments = (Payment.select(paid_month, fn.SUM(Payment.amount))
-                .where((Payment.contact == contact) & (Payment.status == "succeeded")
-                       & (Payment.currency == currency) & (Payment.paid_at >= since))
+    payments = (Payment.visible_to(contact).select(paid_month, fn.SUM(Payment.amount))
+                .where((Payment.status == "succeeded") & (Payment.currency == currency) & (Payment.paid_at >= since))
                 .group_by(paid_month))
     for key, amount in payments.tuples():
         if _first_day(key) in paid:

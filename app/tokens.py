@@ -1,4 +1,4 @@
-"""Access and reset links: 256-bit tokens from `secrets`, stored only as SHA-256 hashes.
+"""Access and reset links, and API tokens: 256-bit tokens from `secrets`, stored only as SHA-256 hashes.
 
 A link is used up by a conditional UPDATE (used_at IS NULL), so two clicks cannot both win;
 issuing a new link of the same purpose supersedes the person's older unused ones."""
@@ -10,6 +10,23 @@ import secrets
 from .db import db
 from .mail import recipient_language, send_template
 from .models import AccessLink, Person, PortalSession, Settings, utcnow
+
+
+API_PREFIX = "portal_"
+
+
+def api_token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(name, can_write=True, staff=None):
+    """An API token for the business's other software; returns (token in clear, row). The
+    clear token is shown once and never stored."""
+    from .models import ApiToken
+    token = API_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken.create(name=name, token_hash=api_token_hash(token), prefix=token[:len(API_PREFIX) + 6],
+                          can_write=can_write, created_by=staff)
+    return token, row
 
 
 def _hash(token):

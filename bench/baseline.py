@@ -116,7 +116,8 @@ def create_app():
 
     @app.get("/fragment")
     def fragment():
-        items = [{"id": n, "name": f"Product {n:05d}", "qty": n % 4 + 1, "price": f"{n * 3.5:.2f} €"} for n in range(1, 7)]
+        items = [{"id": n, "name": f"Product {n:05d}", "qty": n % 4 + 1, "price": f"{n * 3.5:.2f} €"}
+                 for n in range(1, 7)]
         return render_template("_fragment.html", title="Added to your cart", when="just now", who="you",
                                items=items, token="x" * 40, total="123.45 €")
 

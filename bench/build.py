@@ -274,7 +274,7 @@ def _documents(database, d, s):
         "issued_at": f"CASE WHEN status <> 'draft' THEN {d.at_nine('day')} END",
     }, f"({mid}) AS s2", w)
     qty, price, disc, net = line_values(d, "i", "k")
-    product = f"1 + {d.mod(f'i * 11 + k * 17 + i / 100', s.products)}"
+    product = f"1 + {d.mod('i * 11 + k * 17 + i / 100', s.products)}"
     lines = (f"SELECT i, k, {qty} AS qty, {price} AS price, {disc} AS disc, {net} AS net, {product} AS pid "
              f"FROM {seq} CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2) AS ks "
              f"WHERE k < 1 + {d.mod('i / 100 + i', 3)}")

@@ -44,7 +44,7 @@ def main(a_path, b_path):
         print(f"{LABELS[key]:42} {f(ra, '9.1f')} {f(rb, '9.1f')} {change:>7} {f(pa, '7.0f')} {f(pb, '7.0f')} "
               f"{f(xa, '8.2f')} {f(xb, '8.2f')}")
     va = {v[0]: v[2] for v in a.get("verdicts", [])}
-    for target, measured, verdict in b.get("verdicts", []):
+    for target, _measured, verdict in b.get("verdicts", []):
         if va.get(target) and va[target] != verdict:
             print(f"verdict changed: {target}: {va[target]} -> {verdict}")
 

@@ -57,7 +57,7 @@ def main():
         send(url)   # warm
         queries = []
         handler = logging.Handler()
-        handler.emit = lambda record: queries.append(record.msg)
+        handler.emit = lambda record: queries.append(record.msg)  # noqa: B023 (removed before the next url)
         peewee_log = logging.getLogger("peewee")
         peewee_log.addHandler(handler)
         peewee_log.setLevel(logging.DEBUG)

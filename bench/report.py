@@ -135,7 +135,8 @@ def table(r):
             c = r.get("checkout")
             if c:
                 ratio = c["portal"]["value"] / c["bare"]["value"] if c["bare"]["value"] else 0
-                lines.append(f"| {_label(r, key)} | {c['portal']['value']:.1f} commits/s | {c['portal']['p50_ms']:.0f} | "
+                lines.append(f"| {_label(r, key)} | {c['portal']['value']:.1f} commits/s | "
+                             f"{c['portal']['p50_ms']:.0f} | "
                              f"{c['portal']['p99_ms']:.0f} | {q.get('checkout', {}).get('queries', '—')} | "
                              f"bare checkout | {c['bare']['value']:.1f} commits/s | {ratio:.2f}× | "
                              f"{_run_status(c['portal'], c['bare'])} |")
@@ -150,7 +151,7 @@ def table(r):
                      f"{q.get(key, {}).get('queries', '—')} | {b['label'] if b else '—'} | "
                      f"{_fmt(b['rps'] if b else None, 1)} | {_fmt(ratio, 2)}× | {_run_status(s, b)} |")
     lines += ["", "Bare baseline alone:", "", "| bare | req/s | p50 ms | p99 ms | run |", "|---|---:|---:|---:|---|"]
-    for key, s in t.items():
+    for s in t.values():
         if s["side"] == "bare":
             lines.append(f"| {s['label']} | {s['rps']:,.1f} | {s['p50_ms']:.0f} | {s['p99_ms']:.0f} | "
                          f"{_run_status(s)} |")
@@ -166,7 +167,9 @@ def table(r):
             f"{name} {', '.join(f'{x:.0f}' for x in v)}" for name, v in rss.items()))
     if w:
         first = ", ".join(f"{name} {v['raw'] / KB:.1f}→{v['gzip'] / KB:.1f}" for name, v in w["first_load"].items())
-        lines.append(f"Bytes on the wire: the server {'compresses (' + w['content_encoding'] + ')' if w['server_compresses'] else 'does not compress (a reverse proxy does: nginx gzip, Caddy encode)'}; "
+        compression = ("compresses (" + w["content_encoding"] + ")" if w["server_compresses"]
+                       else "does not compress (a reverse proxy does: nginx gzip, Caddy encode)")
+        lines.append(f"Bytes on the wire: the server {compression}; "
                      f"first load of the summary {w['first_load_raw'] / KB:.1f} KB raw, "
                      f"{w['first_load_gzip'] / KB:.1f} KB gzipped ({first} KB); a later navigation "
                      f"({w['later_navigation']['url']}) {w['later_navigation']['raw'] / KB:.1f} KB raw, "

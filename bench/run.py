@@ -229,7 +229,8 @@ def wrk(server, target, seconds):
     text_non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout)
     data["non2xx_text"] = int(text_non2xx.group(1)) if text_non2xx else 0
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
-    data["commits_per_s"] = (data["placed"] if target.mode == "checkout" else data["good"]) / (data["duration_us"] / 1e6)
+    data["commits_per_s"] = ((data["placed"] if target.mode == "checkout" else data["good"])
+                             / (data["duration_us"] / 1e6))
     data["errors"] = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]
     target.offset += data["requests"] + 4 * CONNECTIONS   # requests in flight at the end used ids too
     server.drain()
@@ -366,7 +367,7 @@ def pdf_medians(portal, bare, visitor, pdf_target, bare_ids, count):
             times[key].append(elapsed)
     pdf_target.offset += count
     cached = f"{portal.url}/documents/{ids[0]}/pdf"
-    for n in range(count):
+    for _ in range(count):
         started = time.perf_counter()
         requests.get(cached, headers={"Cookie": visitor.cookie}, timeout=60)
         times["portal_cached"].append((time.perf_counter() - started) * 1000)
@@ -393,7 +394,8 @@ def main():
     init_db(db_url)
     from app.models import Document
     with db.connection_context():
-        visible = [d for (d,) in Document.select(Document.id).where((Document.contact == 1) & (Document.status != "draft"))
+        visible = [d for (d,) in Document.select(Document.id)
+                   .where((Document.contact == 1) & (Document.status != "draft"))
                    .order_by(Document.id).tuples()]
         invoices = Document.select().where((Document.contact == 1) & (Document.kind == "invoice")
                                            & (Document.status != "draft")).count()

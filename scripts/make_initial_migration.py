@@ -32,7 +32,8 @@ if __name__ == "__main__":
     diff = pm._resolve_diff(None, "app.models:MODELS")
     body = pm.template(diff)
     body = "\n".join(l for l in body.splitlines() if not re.match(r"# TODO: \w+: default", l)) + "\n"
-    body = body.replace("# Generated from a schema diff", '"""The initial schema."""\n# Generated from a schema diff', 1)
+    body = body.replace("# Generated from a schema diff",
+                        '"""The initial schema."""\n# Generated from a schema diff', 1)
     os.makedirs("migrations", exist_ok=True)
     with open(path, "w") as fh:
         fh.write(body)

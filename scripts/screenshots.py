@@ -52,7 +52,8 @@ COMPONENTS = """<!doctype html><html lang="en"><head><meta charset="utf-8">
   <div class="doc-layout">
     <aside class="sidebar">
       <section class="sidebar-section"><h2>Amount due</h2>
-        <dl class="details"><dt>Total</dt><dd>€ 1,210.00</dd><dt>Paid</dt><dd>€ 0.00</dd><dt>Due</dt><dd>€ 1,210.00</dd></dl></section>
+        <dl class="details"><dt>Total</dt><dd>€ 1,210.00</dd><dt>Paid</dt><dd>€ 0.00</dd>
+          <dt>Due</dt><dd>€ 1,210.00</dd></dl></section>
       <section class="sidebar-section"><h2>Pay online</h2>
         <button class="btn btn-primary" type="button">Pay with card</button>
         <button class="btn" type="button">Pay with PayPal</button></section>
@@ -63,9 +64,11 @@ COMPONENTS = """<!doctype html><html lang="en"><head><meta charset="utf-8">
         <p class="muted">Issued 3 March 2025 · due 2 April 2025</p>
         <div class="table-scroll"><table class="table"><thead><tr><th>Description</th><th class="num">Qty</th>
           <th class="num">Unit price</th><th class="num">Net</th></tr></thead><tbody>
-          <tr><td>Consulting, March</td><td class="num">10</td><td class="num">€ 100.00</td><td class="num">€ 1,000.00</td></tr>
+          <tr><td>Consulting, March</td><td class="num">10</td><td class="num">€ 100.00</td>
+            <td class="num">€ 1,000.00</td></tr>
           </tbody></table></div>
-        <section class="totals"><dl><dt>Subtotal</dt><dd>€ 1,000.00</dd><dt>IVA 21%</dt><dd class="tax-amount">€ 210.00</dd>
+        <section class="totals"><dl><dt>Subtotal</dt><dd>€ 1,000.00</dd>
+          <dt>IVA 21%</dt><dd class="tax-amount">€ 210.00</dd>
           <dt class="grand">Total</dt><dd class="grand">€ 1,210.00</dd></dl></section></section>
       <p>
         <span class="badge badge-draft">Draft</span> <span class="badge badge-open">Open</span>

@@ -53,7 +53,7 @@ def make_document(contact=None, kind="invoice", status="open", lines=None, curre
     issue_date = issue_date or datetime.date.today()
     with db.atomic():
         doc = Document.create(contact=contact, kind=kind, status=status, currency=currency,
-                              number=number or f"T-{kind[0].upper()}-{next(_seq):05d}",
+                              number=number or ("" if status == "draft" else f"T-{kind[0].upper()}-{next(_seq):05d}"),
                               issue_date=issue_date, **fields)
         for pos, (desc, qty, price, disc, taxes) in enumerate(lines):
             line = DocumentLine.create(document=doc, position=pos, description=desc,

@@ -58,7 +58,8 @@ def _scenario(app, api, browser, receiver):
     assert read["status"] == "accepted" and read["decision"]["signer_name"] == "Ana"
     assert read["comments"][0]["body"] == "Can it arrive by Friday?" and read["comments"][0]["author_type"] == "person"
     assert api.post(f"/documents/{quote['id']}/comments", {"body": "Yes, Friday."}).status_code == 201
-    assert [c["author_name"] for c in api.get(f"/comments?document_id={quote['id']}").get_json()["data"]] == ["ERP", "Ana"]
+    comments = api.get(f"/comments?document_id={quote['id']}").get_json()["data"]
+    assert [c["author_name"] for c in comments] == ["ERP", "Ana"]
 
     # The endpoint received each event once, signed.
     with app.app_context():

@@ -130,7 +130,8 @@ def test_link_session_is_time_limited(app):
 def test_idle_session_ends(app, browser):
     person = make_person(password=PASSWORD)
     sign_in(browser, person.email)
-    PortalSession.update(last_seen_at=utcnow() - datetime.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)).execute()
+    idle = datetime.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    PortalSession.update(last_seen_at=utcnow() - idle).execute()
     assert not signed_in(browser)
 
 
@@ -171,7 +172,8 @@ def test_copied_cookie_is_refused_after_sign_out(app):
 def test_copied_cookie_is_refused_after_password_change(app):
     def change(browser, person):
         browser.get("/account/password")
-        resp = browser.post("/account/password", {"current_password": PASSWORD, "new_password": "a brand new passphrase",
+        resp = browser.post("/account/password", {"current_password": PASSWORD,
+                                                   "new_password": "a brand new passphrase",
                                                    "confirm": "a brand new passphrase"})
         assert resp.status_code == 303
         assert signed_in(browser)   # this device stays signed in
@@ -228,7 +230,8 @@ def test_twenty_wrong_passwords_are_throttled_but_the_person_gets_in(app):
     app.config["LOGIN_LIMIT_ACCOUNT_IP"] = "5 per 8 seconds"
     person = make_person(password=PASSWORD)
     attacker = Browser(app.test_client())
-    statuses = [sign_in(attacker, person.email, f"guess number {i}", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code
+    statuses = [sign_in(attacker, person.email, f"guess number {i}",
+                        environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code
                 for i in range(20)]
     assert statuses[:5] == [422] * 5 and set(statuses[5:]) == {429}
     # Even the right password is refused from the attacker's address while throttled...
@@ -260,7 +263,8 @@ def test_cross_site_post_without_token_is_refused(browser):
 
 @pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/", "/\\evil.example",
                                     "\\\\evil.example", "http:evil.example", " //evil.example",
-                                    "/%0a/evil.example", "/%2F/evil.example", "javascript:alert(1)", "////evil.example"])
+                                    "/%0a/evil.example", "/%2F/evil.example", "javascript:alert(1)",
+                                    "////evil.example"])
 def test_next_only_goes_to_same_site_paths(browser, target):
     person = make_person(password=PASSWORD)
     browser.get("/login")
@@ -281,7 +285,8 @@ def test_next_keeps_a_same_site_path(browser):
     ({"current_password": PASSWORD, "new_password": "long enough pass", "confirm": "long enough pasz"}, "confirm"),
     ({"current_password": PASSWORD, "new_password": "1234567890", "confirm": "1234567890"}, "new_password"),
     ({"current_password": PASSWORD, "new_password": "short", "confirm": "short"}, "new_password"),
-    ({"current_password": "not it at all", "new_password": "long enough pass", "confirm": "long enough pass"}, "current_password"),
+    ({"current_password": "not it at all", "new_password": "long enough pass", "confirm": "long enough pass"},
+     "current_password"),
     ({"current_password": "", "new_password": "long enough pass", "confirm": "long enough pass"}, "current_password"),
     ({"current_password": PASSWORD, "new_password": "", "confirm": ""}, "new_password"),
 ])

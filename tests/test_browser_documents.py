@@ -23,7 +23,7 @@ def test_summary_invoice_pdf_and_print(page, chromium, live_server, tmp_path):
     page.wait_for_url(live_server.url + "/")
     assert page.get_attribute("html", "lang") == "es"
 
-    page.click(f"#pending-invoices a:text('F-2026-0042')")
+    page.click("#pending-invoices a:text('F-2026-0042')")
     page.wait_for_url(f"**/documents/{doc.id}")
     expect(page.locator("#sheet-number")).to_have_text("F-2026-0042")
     expect(page.locator("#total-total")).to_have_text("1.234,56\u00a0€")

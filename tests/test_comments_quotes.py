@@ -159,7 +159,8 @@ def test_decline_with_reason_without_javascript(me, person):
     resp = me.post(f"/documents/{quote.id}/decision", {"decision": "decline", "reason": "Too expensive"})
     assert resp.status_code == 303
     page = soup(me.get(f"/documents/{quote.id}"))
-    assert "Declined" in page.find(id="decision-done").get_text() and "Too expensive" in page.find(id="quote-decision").get_text()
+    assert "Declined" in page.find(id="decision-done").get_text()
+    assert "Too expensive" in page.find(id="quote-decision").get_text()
     assert Document.get_by_id(quote.id).status == "declined"
 
 
@@ -222,7 +223,8 @@ def test_accepted_quote_becomes_an_order_when_the_business_wants(me, person):
     settings(quote_to_order=True)
     quote = _quote(person, lines=[("Obra", 2000, 5000, 0, [("IVA", 2100)])])
     me.get(f"/documents/{quote.id}")
-    me.post(f"/documents/{quote.id}/decision", {"decision": "accept", "signer_name": "Ana", "po_reference": "PO-1", "accept_terms": "1"})
+    me.post(f"/documents/{quote.id}/decision",
+            {"decision": "accept", "signer_name": "Ana", "po_reference": "PO-1", "accept_terms": "1"})
     order = Document.get(Document.kind == "order")
     assert order.source_id == quote.id and order.total == quote.total and order.reference == "PO-1"
     assert order.status == "open" and [l.description for l in order.ordered_lines()] == ["Obra"]
@@ -238,7 +240,8 @@ def test_no_order_when_the_business_did_not_turn_it_on(me, person):
 def test_staff_see_the_decision(me, person, staff):
     quote = _quote(person)
     me.get(f"/documents/{quote.id}")
-    me.post(f"/documents/{quote.id}/decision", {"decision": "accept", "signer_name": "Ana García", "po_reference": "PO-9", "accept_terms": "1"})
+    me.post(f"/documents/{quote.id}/decision",
+            {"decision": "accept", "signer_name": "Ana García", "po_reference": "PO-9", "accept_terms": "1"})
     page = soup(staff.get(f"/staff/documents/{quote.id}")).find(id="doc-decision").get_text()
     assert "Ana García" in page and "PO-9" in page
 
@@ -246,6 +249,20 @@ def test_staff_see_the_decision(me, person, staff):
 def test_accepted_quote_sheet_shows_the_acceptance(me, person):
     quote = _quote(person)
     me.get(f"/documents/{quote.id}")
-    me.post(f"/documents/{quote.id}/decision", {"decision": "accept", "signer_name": "Ana García", "po_reference": "PO-9", "accept_terms": "1"})
+    me.post(f"/documents/{quote.id}/decision",
+            {"decision": "accept", "signer_name": "Ana García", "po_reference": "PO-9", "accept_terms": "1"})
     sheet = soup(me.get(f"/documents/{quote.id}/print")).find(id="sheet-acceptance").get_text()
     assert "Ana García" in sheet and "PO-9" in sheet
+
+
+def test_status_goes_out_of_band_only_to_a_fragment(me, person):
+    quote = _quote(person)
+    me.get(f"/documents/{quote.id}")
+    assert me.post(f"/documents/{quote.id}/decision", {"decision": "decline"}).status_code == 303
+    again = {"decision": "accept", "signer_name": "Ana", "accept_terms": "1"}
+    frag = me.post(f"/documents/{quote.id}/decision", again, headers={"HX-Request": "true"})
+    assert frag.status_code == 409 and soup(frag).find(id="doc-status", attrs={"hx-swap-oob": "true"})
+    # A boosted post gets the page, whose title already shows the status: once, not out of band.
+    page = me.post(f"/documents/{quote.id}/decision", again, headers={"HX-Request": "true", "HX-Request-Type": "full"})
+    statuses = soup(page).find_all(id="doc-status")
+    assert page.status_code == 409 and len(statuses) == 1 and not statuses[0].has_attr("hx-swap-oob")

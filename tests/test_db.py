@@ -7,7 +7,7 @@ from tests.factories import make_document, make_person
 
 people_of = compiled(lambda contact_id, name: (
     Person.select(Person, Contact).join(Contact)
-    .where((Person.contact == contact_id) & (Person.name != name) & (Person.active == True))  # noqa: E712
+    .where((Person.contact == contact_id) & (Person.name != name) & (Person.active == True))
     .order_by(Person.id)))
 
 

@@ -129,7 +129,7 @@ def test_server_down_then_up_delivers_exactly_once(app, smtp):
 def test_after_max_attempts_the_mail_is_failed_and_staff_can_retry(app, smtp, staff):
     smtp.stop()
     job = send()
-    for attempt in range(1, 9):
+    for _attempt in range(1, 9):
         make_due(job.id)
         assert run_due(app) == 1
     row = Job.get_by_id(job.id)

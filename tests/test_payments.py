@@ -323,7 +323,8 @@ def test_a_payment_for_an_already_paid_document_is_recorded_and_flagged(app, me,
 def test_expired_session_marks_the_attempt_cancelled(app, me, invoice, stripe_on):
     sid = sid_of(me, start(me, invoice))
     session = dict(stripe_on.registry("sessions")[sid], status="expired")
-    assert send(app.test_client(), stripe_on.message(stripe_on.event("checkout.session.expired", session))).status_code == 200
+    expired = stripe_on.message(stripe_on.event("checkout.session.expired", session))
+    assert send(app.test_client(), expired).status_code == 200
     assert Payment.get().status == "cancelled" and reload(invoice).amount_paid == 0
 
 

@@ -73,7 +73,8 @@ def test_paying_part_then_the_rest(app, me, invoice, stripe_on, partial):
     ("1.234", "Too many decimal places."),
     ("1" * 30, "This number is too large."),
 ])
-def test_a_wrong_amount_is_refused_next_to_the_field_and_nothing_starts(me, invoice, stripe_on, partial, amount, message):
+def test_a_wrong_amount_is_refused_next_to_the_field_and_nothing_starts(me, invoice, stripe_on, partial, amount,
+                                                                         message):
     resp = pay(me, invoice, amount)
     assert resp.status_code == 422
     page = soup(resp)

@@ -138,7 +138,8 @@ def test_payment_page_shows_events_and_a_flag_is_cleared_with_a_note(app, staff)
     PaymentEvent.create(gateway="stripe", event_id="evt_1", kind="checkout.session.completed", payment=payment,
                         amount=doc.total, currency="EUR", outcome="applied, flagged")
     page = soup(staff.get(f"/staff/payments/{payment.id}"))
-    assert "evt_1" in page.select_one("#events").get_text() and "applied, flagged" in page.select_one("#events").get_text()
+    events = page.select_one("#events").get_text()
+    assert "evt_1" in events and "applied, flagged" in events
     assert page.select_one("#flag-reason").get_text() == "Paid twice"
     resp = staff.post(f"/staff/payments/{payment.id}/resolve", {"note": ""})
     assert resp.status_code == 422 and soup(resp).select_one("#e-note")
@@ -159,10 +160,12 @@ def test_webhook_for_an_unknown_gateway_is_404_and_an_unconfigured_one_400(clien
 
 def test_paypal_and_square_keys_are_entered_and_masked_the_same_way(app, staff):
     resp = staff.post("/staff/gateways/paypal", {"mode": "test", "test_client_id": "AbCdEf123456",
-                                                 "test_client_secret": "EFgh-secret-9876", "test_webhook_id": "8PT5971"})
+                                                 "test_client_secret": "EFgh-secret-9876",
+                                                 "test_webhook_id": "8PT5971"})
     assert resp.status_code == 303
     resp = staff.post("/staff/gateways/square", {"mode": "test", "test_access_token": "EAAA-token-000111",
-                                                 "test_location_id": "L 1", "test_webhook_signature_key": "sig-key-123456"})
+                                                 "test_location_id": "L 1",
+                                                 "test_webhook_signature_key": "sig-key-123456"})
     assert resp.status_code == 422 and soup(resp).select_one("#form-square #e-test_location_id")
     assert soup(resp).select_one("#form-square #f-test_location_id")["value"] == "L 1"   # not secret: kept
     assert GatewayConfig.select().where(GatewayConfig.gateway == "square").count() == 0

@@ -150,7 +150,8 @@ def test_edit_product_saves_changes(staff):
                                    visible="", taxes=[str(reduced.id)]))
     assert resp.status_code == 303
     product = Product.get_by_id(product.id)
-    assert (product.sku, product.name, product.price, product.stock, product.visible) == ("A-2", "Mallet", 700, 4, False)
+    assert ((product.sku, product.name, product.price, product.stock, product.visible)
+            == ("A-2", "Mallet", 700, 4, False))
     assert product.tax_ids() == {reduced.id}
     assert vat.id not in product.tax_ids()
 
@@ -351,7 +352,8 @@ def test_image_can_be_removed(staff):
 
 def tree_rows(staff):
     page = soup(staff.get("/staff/catalog/categories/"))
-    return [(tr.find("a").get_text(), int(tr["data-depth"])) for tr in page.select("#category-tree tbody tr[data-depth]")]
+    return [(tr.find("a").get_text(), int(tr["data-depth"]))
+            for tr in page.select("#category-tree tbody tr[data-depth]")]
 
 
 def test_categories_are_listed_as_a_tree(staff):
@@ -475,7 +477,8 @@ def test_tax_rate_can_be_edited_but_not_into_a_duplicate(staff):
     resp = staff.post(f"/staff/catalog/taxes/{reduced.id}/edit", {"name": "IVA", "rate": "21"})
     assert resp.status_code == 422 and error_text(resp, "name")
     assert rows(TaxRate) == before
-    resp = staff.post(f"/staff/catalog/taxes/{reduced.id}/edit", {"name": "IVA reducido", "rate": "10,5", "is_default": "1"})
+    resp = staff.post(f"/staff/catalog/taxes/{reduced.id}/edit",
+                      {"name": "IVA reducido", "rate": "10,5", "is_default": "1"})
     assert resp.status_code == 303
     reduced = TaxRate.get_by_id(reduced.id)
     assert (reduced.name, reduced.rate_bp, reduced.is_default) == ("IVA reducido", 1050, True)

@@ -59,7 +59,8 @@ def test_good_settings_are_saved_and_shown(staff):
     resp = staff.post("/staff/settings/", good_data())
     assert resp.status_code == 303
     s = Settings.get_solo()
-    assert (s.name, s.tax_id, s.email, s.notify_email) == ("Ferretería Pérez", "B12345678", "hola@example.com", "avisos@example.com")
+    assert ((s.name, s.tax_id, s.email, s.notify_email)
+            == ("Ferretería Pérez", "B12345678", "hola@example.com", "avisos@example.com"))
     assert s.address == "Calle Mayor 1\n28001 Madrid"
     assert s.website == "https://ferreteria.example"
     assert (s.default_currency, s.languages, s.default_language) == ("USD", "es,en,ca", "ca")
@@ -110,7 +111,8 @@ def test_default_language_must_be_enabled(staff):
 
 
 def test_partial_minimum_is_typed_in_the_new_currency(staff):
-    assert staff.post("/staff/settings/", good_data(default_currency="JPY", min_partial_amount="500")).status_code == 303
+    resp = staff.post("/staff/settings/", good_data(default_currency="JPY", min_partial_amount="500"))
+    assert resp.status_code == 303
     assert Settings.get_solo().min_partial_amount == 500
     resp = staff.post("/staff/settings/", good_data(default_currency="JPY", min_partial_amount="5.5"))
     assert resp.status_code == 422 and error_text(resp, "min_partial_amount")

@@ -9,10 +9,12 @@ import datetime
 from flask import g, jsonify, url_for
 
 from .. import comments, documents, money, serializers
+from ..mail import recipient_language
 from ..rules import By, Refused
+from ..web.downloads import pdf_response
 from ..models import INVOICE, ORDER, QUOTE, Contact, Document, Product, Settings, TaxRate
 from . import bp
-from .errors import ApiError, from_refusal
+from .errors import from_refusal
 from .idempotency import idempotent
 from .schemas import CommentCreate, DocumentCreate, DocumentQuery, PaymentCreate
 from .validation import Conflicts, fetch, page, read_body, read_query
@@ -53,6 +55,13 @@ def list_documents():
 def get_document(doc_id):
     """Read a document with its lines, taxes, payments, comments and quote decision."""
     return jsonify(serializers.document(fetch(Document, doc_id, "document")))
+
+
+@bp.get("/documents/<int:doc_id>/pdf")
+def get_document_pdf(doc_id):
+    """Download a document's PDF, in its contact's language (an issued one as it was issued)."""
+    doc = fetch(Document, doc_id, "document")
+    return pdf_response(doc, recipient_language(contact=doc.contact))
 
 
 # --- creating -------------------------------------------------------------------------------
@@ -101,7 +110,8 @@ def _line_values(found, currency, conflicts):
 
 
 def read_document():
-    """The new document sent: (kind, header values, number or None, lines, issue?)."""
+    """The new document sent: (kind, header values, lines, issue?). There is no number to send:
+    a document gets the next of its series when it is issued."""
     doc = read_body(DocumentCreate)
     sent = doc.model_fields_set
     settings = Settings.get_solo()
@@ -129,10 +139,11 @@ def read_document():
     rows = _line_values(found, header["currency"], conflicts)
     conflicts.check()
     totals = documents.totals(rows)
-    if max([abs(totals["total"]), abs(totals["subtotal"])] + [abs(t[3]) for t in totals["taxes"]]) >= money.MAX_AMOUNT:
+    amounts = [totals["total"], totals["subtotal"]] + [t[3] for t in totals["taxes"]]
+    if max(abs(a) for a in amounts) >= money.MAX_AMOUNT:
         conflicts.add("amount_too_large", "lines", "The document's total is too large.")
     conflicts.check()
-    return doc.kind, header, doc.number, rows, bool(doc.issue)
+    return doc.kind, header, rows, bool(doc.issue)
 
 
 def _updated(doc):
@@ -143,12 +154,10 @@ def _updated(doc):
 @idempotent
 def create_document():
     """Create an invoice, quote or sales order with its lines (a draft, or issued at once)."""
-    kind, header, number, rows, issue = read_document()
+    kind, header, rows, issue = read_document()
     try:
-        doc = documents.create(kind, header, rows, By(api_token=g.api_token), number=number, issue_now=issue)
+        doc = documents.create(kind, header, rows, By(api_token=g.api_token), issue_now=issue)
     except Refused as exc:
-        if exc.code == "number_taken":
-            raise ApiError(409, "number_taken", str(exc.message), {"number": str(exc.message)}) from None
         raise from_refusal(exc) from None
     return _created(serializers.document(Document.get_by_id(doc.id)), url_for("api.get_document", doc_id=doc.id))
 

@@ -69,7 +69,7 @@ ERRORS = {
     "404": _error("No such resource (the one in the path)."),
     "409": _error("The request is valid but the data, or a rule a schema cannot express, refuses it; "
                   "`code` says which: unknown_reference (an id or SKU in the body names nothing usable), "
-                  "number_taken, email_taken, sku_taken, date_before_issue, unit_price_required, "
+                  "email_taken, sku_taken, date_before_issue, unit_price_required, "
                   "duplicate_tax, amount_too_large, over_amount_due, category_cycle, insufficient_stock, "
                   "a status that does not allow it...; `fields` names the inputs concerned."),
     "422": _error("The body does not match its schema (one message per field), or an Idempotency-Key "
@@ -112,6 +112,16 @@ def _op(path, summary, ok, status="200", body=None, query=None, idempotent=False
     return op
 
 
+def _pdf_op():
+    """The PDF download: a binary answer, with the document's strong ETag."""
+    op = _op("/documents/{doc_id}/pdf", "Download the PDF (an issued document as it was issued)", "Document")
+    op["responses"]["200"] = {"description": "The PDF, in the contact's language.",
+                              "headers": {"ETag": {"schema": {"type": "string"}}},
+                              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    op["responses"]["304"] = {"description": "Not modified (If-None-Match matched the ETag)."}
+    return op
+
+
 def _paths():
     s = schemas
     post_only = ["403", "409", "422"]
@@ -140,6 +150,7 @@ def _paths():
                         "Document", "201", s.DocumentCreate, idempotent=True)},
         "/documents/{doc_id}": {
             "get": _op("/documents/{doc_id}", "Read a document with payments, comments and decision", "Document")},
+        "/documents/{doc_id}/pdf": {"get": _pdf_op()},
         "/documents/{doc_id}/issue": {
             "post": _op("/documents/{doc_id}/issue", "Issue a draft", "Document", errors=post_only)},
         "/documents/{doc_id}/void": {

@@ -43,7 +43,8 @@ def _list_of(name):
 def schemas():
     """Response schemas by name, for components/schemas."""
     document_summary = {
-        "id": INT, "kind": {"type": "string", "enum": list(KINDS)}, "number": STR,
+        "id": INT, "kind": {"type": "string", "enum": list(KINDS)},
+        "number": {"type": ["string", "null"], "description": "Given when the document is issued; null on a draft."},
         "status": {"type": "string", "enum": list(STATUSES)}, "contact_id": INT,
         "issue_date": DAY, "due_date": _nullable(DAY), "valid_until": _nullable(DAY),
         "currency": CURRENCY, "reference": STR, "subtotal": MONEY, "tax_total": MONEY, "total": MONEY,

@@ -128,8 +128,7 @@ Lines = Annotated[list[LineCreate], MinLen(1), MaxLen(MAX_LINES)]
 
 class DocumentFields(Body):
     contact_id: Id
-    number: Line(40, filled=True) = Field(None, description="Default: the next free number.")
-    issue_date: Day | None = Field(None, description="Default: today.")
+    issue_date: Day | None = Field(None, description="Default: today (issuing dates it the day it is issued).")
     currency: Currency = Field(None, description="Default: the contact's, or the business's.")
     reference: Line(80) | None = Field(None, description="The customer's own reference (PO).")
     notes: Text(10000) | None = None

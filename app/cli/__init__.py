@@ -2,7 +2,6 @@
 import os
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from playhouse.migrations import Runner
 
@@ -75,7 +74,7 @@ def init_app(app):
     @click.option("--read-only", is_flag=True, help="The token can only read.")
     def api_token_create(name, read_only):
         """Create an API token and print it (this once: only its hash is kept)."""
-        from ..api.auth import create_token
+        from ..tokens import create_api_token as create_token
         name = name.strip()
         if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
             raise click.BadParameter("use 1 to 100 printable characters", param_hint="NAME")

@@ -8,7 +8,7 @@ from decimal import Decimal
 import click
 from flask import current_app
 
-from .. import backup, money
+from .. import backup, money, numbering, snapshot
 from . import demo_data as data
 from ..db import db
 from ..models import (INVOICE, ORDER, QUOTE, Category, Comment, Contact, Document, DocumentLine,
@@ -126,7 +126,7 @@ class _DocumentLoader:
         notes = "\n".join(n for n in (spec.get("notes", ""), contact.exempt_note) if n)
         doc = Document.create(
             contact=contact, kind=kind, status=status, currency=currency,
-            number=Document.next_number(kind, self.settings, today=issued), issue_date=issued,
+            number="" if status == "draft" else numbering.take(kind, issued, self.settings), issue_date=issued,
             due_date=days(spec.get("due", self.settings.payment_terms_days)) if kind == INVOICE else None,
             valid_until=days(self.settings.quote_validity_days) if kind == QUOTE else None,
             reference=spec.get("reference", ""), notes=notes, terms=self.settings.default_terms,
@@ -142,6 +142,8 @@ class _DocumentLoader:
         if status == "paid" and doc.amount_paid != doc.total:
             raise ValueError(f"demo data: {doc.number} is paid but its payments do not add up")
         doc.save()
+        if status != "draft":
+            snapshot.freeze(doc, self.settings)
         if "decision" in spec:
             self._decision(doc, spec["decision"], days)
         for author, after, body in spec.get("comments", []):

@@ -19,7 +19,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from .. import unit
 

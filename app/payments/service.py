@@ -255,7 +255,8 @@ def _apply(payment):
             short.append(doc.number)
         if applied:
             Activity.record("payment_succeeded", person=payment.person_id, contact=doc.contact_id,
-                            document=doc, detail=f"{payment.gateway} {amount_input(applied, payment.currency)} {payment.currency}")
+                            document=doc,
+                            detail=f"{payment.gateway} {amount_input(applied, payment.currency)} {payment.currency}")
     webhooks.emit("payment.succeeded", webhooks.payment_data(payment))   # to the business's software
     _send_receipt(payment)
     if short:

@@ -64,7 +64,8 @@ class SquareGateway(Gateway):
         from square.utils.webhooks_helper import verify_signature
         try:
             text = body.decode()
-            if not verify_signature(request_body=text, signature_header=headers.get("x-square-hmacsha256-signature", ""),
+            if not verify_signature(request_body=text,
+                                    signature_header=headers.get("x-square-hmacsha256-signature", ""),
                                     signature_key=self.credentials["webhook_signature_key"], notification_url=url):
                 raise InvalidWebhook("square")
             event = json.loads(text)

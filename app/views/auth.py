@@ -1,7 +1,8 @@
 """Portal sign-in: password, access links sent by the business, and password reset links.
 
-Answers never say whether an email is known: the same page, status and work (a password
-hash is verified either way, mails go out through the queue) for known and unknown emails."""
+Every view here is @public: it serves people who are not signed in (yet). Answers never say
+whether an email is known: the same page, status and work (a password hash is verified either
+way, mails go out through the queue) for known and unknown emails."""
 import logging
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -16,6 +17,7 @@ from ..web.limits import account_ip_key, account_key, config_limit, failed, limi
 from ..models import Activity, Person, PortalSession
 from ..passwords import hash_password, verify_password
 from ..web.security import safe_next
+from . import public
 from .passwords import new_password_errors
 
 bp = Blueprint("auth", __name__)
@@ -23,6 +25,7 @@ log = logging.getLogger("portal.auth")
 
 
 @bp.get("/login")
+@public
 def login():
     """Show the sign-in form."""
     if current_user.is_authenticated:
@@ -31,6 +34,7 @@ def login():
 
 
 @bp.post("/login")
+@public
 @limiter.limit(config_limit("LOGIN_LIMIT_IP"), deduct_when=failed)
 @limiter.limit(config_limit("LOGIN_LIMIT_ACCOUNT_IP"), key_func=account_ip_key, deduct_when=failed)
 @limiter.limit(config_limit("LOGIN_LIMIT_ACCOUNT"), key_func=account_key, deduct_when=failed)
@@ -54,6 +58,7 @@ def login_submit():
 
 
 @bp.post("/logout")
+@public
 def logout():
     """Sign out of this browser."""
     sign_out()
@@ -62,6 +67,7 @@ def logout():
 
 
 @bp.get("/login/link")
+@public
 def link_request():
     """Ask for a sign-in link (for people with no password) or a password reset link."""
     purpose = "reset" if request.args.get("purpose") == "reset" else "access"
@@ -69,6 +75,7 @@ def link_request():
 
 
 @bp.post("/login/link")
+@public
 @limiter.limit(config_limit("LINK_REQUEST_LIMIT"), key_func=account_key)
 @limiter.limit(config_limit("LOGIN_LIMIT_IP"))
 def link_request_submit():
@@ -93,6 +100,7 @@ def _link_page(token, purpose):
 
 
 @bp.get("/access/<token>")
+@public
 def access(token):
     """Confirm before using an access link (mail scanners follow GET links)."""
     link, error = _link_page(token, "access")
@@ -101,6 +109,7 @@ def access(token):
 
 
 @bp.post("/access/<token>")
+@public
 def access_confirm(token):
     """Use the access link up and open a time-limited session."""
     link, error = _link_page(token, "access")
@@ -121,6 +130,7 @@ def access_confirm(token):
 
 
 @bp.get("/reset/<token>")
+@public
 def reset(token):
     """Show the new-password form of a reset link."""
     link, error = _link_page(token, "reset")
@@ -128,6 +138,7 @@ def reset(token):
 
 
 @bp.post("/reset/<token>")
+@public
 def reset_submit(token):
     """Set a new password from a reset link, end every other session, and sign in."""
     link, error = _link_page(token, "reset")

@@ -3,43 +3,39 @@
 Kept per contact in the database. Each mutation is a real form: a plain POST answers 303, an
 HTMX POST answers the re-rendered fragment plus the header's badge out of band. A form only
 names a product and a quantity; prices come from the catalog (app/orders.py)."""
-from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
 from .. import orders
+from . import catalog_page as catalog
+from ..models import ORDER, CartItem
 from ..web.forms import Form
 from ..web.htmx import is_fragment_request, render
-from ..models import ORDER, CartItem, Document, Product, Settings
 from ..web.security import safe_next
-from .catalog import add_form_context, get_product, product_page, product_view, require_catalog
+from . import get_cart_line, get_document, get_product, portal_blueprint
 
-bp = Blueprint("cart", __name__, url_prefix="/cart")
-bp.before_request(require_catalog)
+bp = portal_blueprint("cart", __name__, url_prefix="/cart", catalog=True)
+BADGE = ["partials/_cart_badge.html"]
 
 
 @bp.app_context_processor
 def _badge():
-    """The header's cart badge asks for its count when it is drawn: once a page, and not at all
-    for the fragments that do not show it."""
-    return {"cart_count": _cart_count}
-
-
-def _cart_count():
-    return CartItem.quantity_of(g.person.contact)
+    """The header's cart badge, on the pages of a person whose contact has the catalog (public
+    pages too: the header is theirs). Fragments do not draw the header: one that swaps the badge
+    passes its own count. Counted once a request, whatever the templates rendered."""
+    person = g.get("person")
+    if person is None or not person.contact.catalog_enabled or is_fragment_request():
+        return {}
+    if "cart_units" not in g:
+        g.cart_units = CartItem.quantity_of(person.contact)
+    return {"cart_units": g.cart_units}
 
 
 def cart_context(contact, errors=None, values=None):
-    """The cart fragment (_cart.html): lines priced today, flags, totals, and any errors from
-    a quantity form, keyed by product id, with the typed values kept."""
-    return {"cart": orders.load_cart(contact), "cart_errors": errors or {}, "cart_values": values or {}}
-
-
-def with_badge(html, status=200):
-    """An HTMX answer: the fragment, and the header's badge swapped out of band."""
-    badge = render_template("partials/_cart_badge.html", oob=True)
-    response = make_response(html + badge, status)
-    response.headers["Vary"] = "HX-Request"
-    return response
+    """The cart fragment (_cart.html) and its badge: lines priced today, flags, totals, and any
+    errors from a quantity form, keyed by product id, with the typed values kept."""
+    cart = orders.load_cart(contact)
+    return {"cart": cart, "cart_errors": errors or {}, "cart_values": values or {}, "cart_units": cart.units}
 
 
 def _product_id(raw):
@@ -49,64 +45,49 @@ def _product_id(raw):
 @bp.get("/")
 def show():
     """Show the cart."""
-    return render("cart/show.html", "partials/_cart.html", **cart_context(g.person.contact))
+    return render("cart/show.html", "partials/_cart.html", **cart_context(g.contact))
 
 
 @bp.post("/items")
 def add():
     """Put a product in the cart (from a product card or the product page)."""
-    contact = g.person.contact
-    product = get_product(_product_id(request.form.get("product_id", "")) or 0)
+    product = get_product(g.contact, _product_id(request.form.get("product_id", "")) or 0)
     form = Form(request.form)
     quantity = orders.read_quantity(form)
     if form.ok:
-        problem = orders.add_to_cart(contact, product, quantity)
+        problem = orders.add_to_cart(g.contact, product, quantity)
         if problem:
             form.error("quantity", problem)
     next_url = safe_next(request.form.get("next"), url_for("catalog.product", product_id=product.id))
-    if not form.ok:
-        if is_fragment_request():
-            return with_badge(_add_form(product, next_url, form), 422)
-        return product_page(product, form, 422)
+    if form.ok and not is_fragment_request():
+        flash(_("%(name)s is in your cart.", name=product.name), "success")
+        return redirect(next_url, 303)
     if is_fragment_request():
-        return with_badge(_add_form(product, next_url, added=CartItem.find(contact, product.id).quantity))
-    flash(_("%(name)s is in your cart.", name=product.name), "success")
-    return redirect(next_url, 303)
-
-
-def _add_form(product, next_url, form=None, added=None):
-    item = product_view(product, g.person.contact, Settings.get_solo(), Product.tax_rates_of([product.id])[product.id])
-    return render_template("partials/_product_add.html", **add_form_context(item, next_url, form, added))
-
-
-def get_item(product_id):
-    """A line of the signed-in contact's cart, or 404."""
-    item = CartItem.select(CartItem, Product).join(Product).where(
-        (CartItem.contact == g.person.contact) & (CartItem.product == product_id)).first()
-    if item is None:
-        abort(404)
-    return item
+        added = CartItem.find(g.contact, product.id).quantity if form.ok else None
+        context = {**catalog.add_form_of(product, g.contact, next_url, None if form.ok else form, added),
+                   "cart_units": CartItem.quantity_of(g.contact)}
+    else:   # the form failed: the product page shows it
+        context = catalog.product_page_context(product, g.contact, url_for("catalog.product", product_id=product.id),
+                                               form)
+    return render("catalog/product.html", "partials/_product_add.html", 200 if form.ok else 422, oob=BADGE,
+                  **context)
 
 
 def _cart_answer(status=200, errors=None, values=None):
     """After a change to the cart: the fragment and badge for HTMX, else back to the cart page."""
-    contact = g.person.contact
-    context = cart_context(contact, errors, values)
-    if is_fragment_request():
-        return with_badge(render_template("partials/_cart.html", **context), status)
-    if status != 200:
-        return render_template("cart/show.html", **context), status
-    return redirect(url_for(".show"), 303)
+    if status == 200 and not is_fragment_request():
+        return redirect(url_for(".show"), 303)
+    return render("cart/show.html", "partials/_cart.html", status, oob=BADGE, **cart_context(g.contact, errors, values))
 
 
 @bp.post("/items/<int:product_id>")
 def update(product_id):
     """Change the quantity of a product in the cart."""
-    item = get_item(product_id)
+    line = get_cart_line(g.contact, product_id)
     form = Form(request.form)
     quantity = orders.read_quantity(form)
     if form.ok:
-        problem = orders.change_quantity(g.person.contact, item, quantity)
+        problem = orders.change_quantity(g.contact, line, quantity)
         if problem:
             form.error("quantity", problem)
     if not form.ok:
@@ -117,18 +98,17 @@ def update(product_id):
 @bp.post("/items/<int:product_id>/remove")
 def remove(product_id):
     """Take a product out of the cart (already gone is fine: the result is the same)."""
-    CartItem.remove(g.person.contact, product_id)
+    CartItem.remove(g.contact, product_id)
     return _cart_answer()
 
 
 @bp.post("/reorder/<int:doc_id>")
 def reorder(doc_id):
     """Put the products of a past order back in the cart at today's prices."""
-    contact = g.person.contact
-    order = Document.for_contact(contact, doc_id)
-    if order is None or order.kind != ORDER:
+    order = get_document(g.contact, doc_id)
+    if order.kind != ORDER:
         abort(404)
-    added, skipped = orders.reorder(contact, order)
+    added, skipped = orders.reorder(g.contact, order)
     if added:
         flash(_("Added to your cart at today's prices: %(names)s.", names=", ".join(added)), "success")
     if skipped:

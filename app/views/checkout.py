@@ -6,29 +6,28 @@ shown again to confirm). The order itself is made in app/orders.py, in one trans
 import re
 import secrets
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import orders
 from ..web.forms import Form
-from .catalog import require_catalog
+from . import portal_blueprint
 
-bp = Blueprint("checkout", __name__, url_prefix="/checkout")
-bp.before_request(require_catalog)
+bp = portal_blueprint("checkout", __name__, url_prefix="/checkout", catalog=True)
 KEY_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 STATE_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def checkout_context(form, problem=None):
     """The checkout page: the cart priced now, the form, and the digest of what it shows."""
-    cart = orders.load_cart(g.person.contact)
+    cart = orders.load_cart(g.contact)
     return {"cart": cart, "form": form, "problem": problem, "state": cart.state()}
 
 
 @bp.get("/")
 def show():
     """Show the checkout form with the cart's lines and total."""
-    contact = g.person.contact
+    contact = g.contact
     form = Form(values={"shipping_address": contact.shipping_address or contact.billing_address,
                         "key": secrets.token_urlsafe(24)})
     context = checkout_context(form)
@@ -53,7 +52,7 @@ def place():
         problem = _("This form has expired. Check your order and confirm again.")
     if form.ok and problem is None:
         try:
-            order = orders.place_order(g.person.contact, g.person, state, key, address, reference, notes)
+            order = orders.place_order(g.contact, g.person, state, key, address, reference, notes)
         except orders.AlreadyPlaced as exc:
             flash(_("Order %(number)s was already placed.", number=exc.order.number), "info")
             return redirect(url_for("documents.show", doc_id=exc.order.id), 303)

@@ -13,6 +13,7 @@ from .. import csrf, payments
 from ..jobs import connection
 from ..payments import InvalidWebhook, service
 from ..links import external_url
+from . import public
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ csrf.exempt(bp)   # the gateways sign their requests; they cannot carry our CSRF
 
 
 @bp.post("/webhooks/<any(stripe, paypal, square):gateway>")
+@public   # the gateways call it; its signature is what authenticates it
 def receive(gateway):
     """Verify a gateway's webhook and apply the event it carries, once."""
     body = request.get_data(cache=False)

@@ -6,69 +6,28 @@ only a verified webhook or our own fetch of the gateway's object marks anything 
 app/payments/service.py). The webhooks themselves are in app/views/payment_webhooks.py."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
-from jinja2 import pass_context
 
 from .. import payments
-from ..web.forms import Form
-from ..web.htmx import is_fragment_request
-from ..models import Document, Payment, Settings, utcnow
+from ..models import Document, Settings
 from ..money import amount_input
 from ..payments import GatewayError, service
-from .documents import document_context, get_document
+from ..web.forms import Form
+from ..web.htmx import is_fragment_request
+from . import get_document, get_payment, portal_blueprint
+from .document_page import document_context, pay_context
 
-bp = Blueprint("payments", __name__)
-
-
-@bp.before_request
-@login_required
-def _signed_in():
-    return None
-
-
-def get_payment(payment_id):
-    """An online payment of the signed-in contact, or 404."""
-    payment = Payment.of_contact(g.person.contact, payment_id)
-    if payment is None:
-        abort(404)
-    return payment
+bp = portal_blueprint("payments", __name__)
 
 
 # --- the sidebar block ----------------------------------------------------------------------
 
-def pay_context(doc, form=None):
-    """What _pay.html and _pay_receipts.html need for this document."""
-    settings = Settings.get_solo()
-    methods = payments.methods_for(g.person.contact) if doc.is_payable else []
-    processing = Payment.processing_for(doc, utcnow() - service.PROCESSING_WINDOW) if methods else None
-    minimum = settings.min_partial_amount if doc.currency == settings.default_currency else 0
-    return {
-        "doc": doc, "payable": bool(methods), "processing": processing,
-        "methods": [(name, payments.label(name)) for name in methods],
-        "partial": settings.allow_partial_payments, "minimum": min(minimum, doc.amount_due),
-        "form": form or Form(values={"amount": amount_input(doc.amount_due, doc.currency)}),
-        "receipts": list(Payment.receipts_for(doc)),
-        # A link to pay this invoice together with the others that wait.
-        "several": bool(methods) and doc.kind == "invoice"
-                   and Document.payable_invoices(g.person.contact).limit(2).count() > 1,
-    }
-
-
-@pass_context
-def _pay_context_global(ctx, doc):
-    return pay_context(doc, ctx.get("pay_form"))
-
-
-bp.record_once(lambda state: state.app.jinja_env.globals.update(pay_context=_pay_context_global))
-
-
 @bp.get("/documents/<int:doc_id>/pay")
 def panel(doc_id):
     """The payment block alone (HTMX polls it while a payment is processing)."""
-    doc = get_document(doc_id)
-    context = pay_context(doc)
+    doc = get_document(g.contact, doc_id)
+    context = pay_context(doc, g.contact)
     if not is_fragment_request():
         return redirect(url_for("documents.show", doc_id=doc.id) + "#pay")
     if not context["processing"]:
@@ -85,7 +44,7 @@ def panel(doc_id):
 
 def read_gateway(form):
     """The chosen gateway: only one enabled for this contact and configured may be used."""
-    return form.choice("gateway", payments.methods_for(g.person.contact))
+    return form.choice("gateway", payments.methods_for(g.contact))
 
 
 def read_amount(form, doc):
@@ -112,17 +71,17 @@ def read_amount(form, doc):
 @bp.post("/documents/<int:doc_id>/pay")
 def start(doc_id):
     """Send the person to the chosen gateway's page for the amount due (or the part chosen)."""
-    doc = get_document(doc_id)
+    doc = get_document(g.contact, doc_id)
     if not doc.is_payable:
         flash(_("Nothing is due on this document."), "error")
         return redirect(url_for("documents.show", doc_id=doc.id), 303)
-    if not payments.methods_for(g.person.contact):
+    if not payments.methods_for(g.contact):
         abort(403)   # no gateway for this contact: nothing to choose from
     form = Form(request.form)
     gateway = read_gateway(form)
     amount = read_amount(form, doc)
     if not form.ok:
-        return render_template("portal/documents/show.html", pay_form=form, **document_context(doc)), 422
+        return render_template("portal/documents/show.html", **document_context(doc, g.contact, pay_form=form)), 422
     return _go(gateway, [doc], {doc.id: amount}, url_for("documents.show", doc_id=doc.id))
 
 
@@ -143,7 +102,7 @@ def go(payment_id):
     """Move on from our form to the gateway's page. Browsers hold a form's redirects to the
     page's form-action policy ('self' here), so the POST lands on this page of ours, which
     moves on by a plain navigation (a Refresh header, and a link should that be turned off)."""
-    payment = get_payment(payment_id)
+    payment = get_payment(g.contact, payment_id)
     parts = urlsplit(payment.checkout_url)
     if payment.status != "pending" or parts.scheme not in ("https", "http") or not parts.netloc:
         return redirect(_back_to(payment), 303)
@@ -156,9 +115,9 @@ def go(payment_id):
 # --- paying several invoices ----------------------------------------------------------------
 
 def select_context(form=None, chosen=()):
-    invoices = list(Document.payable_invoices(g.person.contact))
+    invoices = list(Document.payable_invoices(g.contact))
     return {"invoices": invoices, "chosen": {str(i) for i in chosen},
-            "methods": [(name, payments.label(name)) for name in payments.methods_for(g.person.contact)],
+            "methods": [(name, payments.label(name)) for name in payments.methods_for(g.contact)],
             "form": form or Form()}
 
 
@@ -173,7 +132,7 @@ def choose():
 def start_several():
     """Send the person to the gateway's page for the total due on the invoices chosen."""
     form = Form(request.form)
-    payable = {str(d.id): d for d in Document.payable_invoices(g.person.contact)}
+    payable = {str(d.id): d for d in Document.payable_invoices(g.contact)}
     chosen = request.form.getlist("documents")[:200]
     if not chosen:
         form.error("documents", _("Choose at least one invoice."))
@@ -200,7 +159,7 @@ def _back_to(payment):
 @bp.get("/payments/<int:payment_id>/return")
 def returned(payment_id):
     """Back from the gateway: ask it (not the URL) whether it is paid, then show the document."""
-    payment = get_payment(payment_id)
+    payment = get_payment(g.contact, payment_id)
     service.returned(payment)
     return redirect(_back_to(payment), 303)
 
@@ -208,7 +167,7 @@ def returned(payment_id):
 @bp.get("/payments/<int:payment_id>/cancel")
 def cancelled(payment_id):
     """Back from the gateway without paying."""
-    payment = get_payment(payment_id)
+    payment = get_payment(g.contact, payment_id)
     service.cancelled(payment)
     flash(_("The payment was not completed."), "info")
     return redirect(_back_to(payment), 303)
@@ -218,7 +177,7 @@ def cancelled(payment_id):
 def receipt(payment_id):
     """Download the receipt of a completed payment as a PDF, in the person's language."""
     from ..payments.receipt import receipt_pdf
-    payment = get_payment(payment_id)
+    payment = get_payment(g.contact, payment_id)
     if payment.status != "succeeded":
         abort(404)
     response = Response(receipt_pdf(payment), mimetype="application/pdf")

@@ -1,17 +1,16 @@
 """The portal home: the commercial summary a signed-in person sees first (seed item 1)."""
-from flask import Blueprint, g, render_template
-from flask_login import login_required
+from flask import g, render_template
 
 from .. import summary
+from . import portal_blueprint
 
-bp = Blueprint("portal", __name__)
+bp = portal_blueprint("portal", __name__)
 
 
 @bp.get("/")
-@login_required
 def home():
     """Show the person's commercial summary."""
-    contact = g.person.contact
+    contact = g.contact
     return render_template("portal/home.html", contact=contact, balances=summary.balances(contact),
                            activity=summary.recent_activity(contact), chart=summary.monthly(contact),
                            **summary.waiting(contact))

@@ -1,23 +1,17 @@
 """The profile menu: change password, language, sign out (seed items 8 and 9)."""
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from ..auth import end_other_sessions
 from ..db import db
 from ..web.forms import Form
 from ..models import Activity, Person, Settings
 from ..passwords import hash_password, verify_password
+from . import portal_blueprint
 from .passwords import new_password_errors
 
-bp = Blueprint("profile", __name__, url_prefix="/account")
-
-
-@bp.before_request
-@login_required
-def _signed_in():
-    return None
+bp = portal_blueprint("profile", __name__, url_prefix="/account")
 
 
 def language_choices():
@@ -62,7 +56,7 @@ def password_submit():
     with db.atomic():
         (Person.update(password_hash=hash_password(new), session_version=Person.session_version + 1)
          .where(Person.id == g.person.id).execute())
-        Activity.record("password_changed", person=g.person, contact=g.person.contact_id)
+        Activity.record("password_changed", person=g.person, contact=g.contact)
     end_other_sessions(g.person)
     flash(_("Your password is saved. Other devices have been signed out."), "success")
     return redirect(url_for("portal.home"), 303)

@@ -1,22 +1,25 @@
 """Accept or decline a quote from its sidebar; the decision block is swapped in place (HTMX)."""
-from flask import Blueprint, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from .. import quotes
 from ..web.forms import Form
 from ..web.htmx import is_fragment_request, render
-from .documents import document_context, get_document
-from .fragments import decision_context
+from . import get_document, portal_blueprint
+from .document_page import decision_context, document_context
 
-bp = Blueprint("quotes", __name__)
+bp = portal_blueprint("quotes", __name__)
 
 
 def _answer(doc, status=200, form=None, refused=None):
-    """The decision fragment for HTMX, else the whole document page around it."""
-    context = {"doc": doc} if is_fragment_request() else document_context(doc)
-    context.update(decision_context(doc, form, refused))
-    return render("portal/documents/show.html", "partials/_quote_decision.html", status, **context)
+    """The decision fragment for HTMX (and, once decided, the status beside the title out of
+    band), else the whole document page around it."""
+    if is_fragment_request():
+        context = {"doc": doc, **decision_context(doc, form, refused)}
+    else:
+        context = document_context(doc, g.contact, decision_form=form, refused=refused)
+    oob = ["partials/_doc_status.html"] if context["decision"] else []
+    return render("portal/documents/show.html", "partials/_quote_decision.html", status, oob=oob, **context)
 
 
 def _read_decision(data):
@@ -35,10 +38,9 @@ def _read_decision(data):
 
 
 @bp.post("/documents/<int:doc_id>/decision")
-@login_required
 def decide(doc_id):
     """Accept or decline the quote (the button pressed says which)."""
-    doc = get_document(doc_id)
+    doc = get_document(g.contact, doc_id)
     form, decision, fields = _read_decision(request.form)
     problem = quotes.decidable_problem(doc)
     if problem:
@@ -49,8 +51,8 @@ def decide(doc_id):
         quotes.decide(doc, g.person, decision, fields, ip=request.remote_addr,
                       user_agent=request.headers.get("User-Agent", ""))
     except quotes.DecisionRefused as exc:
-        return _answer(get_document(doc_id), 409, form, refused=str(exc))
-    doc = get_document(doc_id)
+        return _answer(get_document(g.contact, doc_id), 409, form, refused=str(exc))
+    doc = get_document(g.contact, doc_id)
     if is_fragment_request():
         return _answer(doc)
     return redirect(url_for("documents.show", doc_id=doc.id, _anchor="quote-decision"), 303)

@@ -1,7 +1,7 @@
 """Languages: which locale a request speaks, and the formatters templates use for it."""
 from decimal import Decimal
 
-from flask import g, request
+from flask import g, has_request_context, request
 from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal
 from flask_babel import get_locale
 
@@ -13,7 +13,10 @@ LANGUAGE_NAMES = {"es": "Español", "en": "English", "ca": "Català", "fr": "Fra
 
 
 def select_locale():
-    """The person's choice, then the contact's language set by staff, then the browser's."""
+    """The person's choice, then the contact's language set by staff, then the browser's.
+    Outside a request (the worker, the CLI) the default locale: mails choose their own."""
+    if not has_request_context():
+        return None
     person = getattr(g, "person", None)
     if person is not None:
         if person.language in LANGUAGES:

@@ -359,7 +359,7 @@ class PayPalFake(FakeServer):
         wallet = (body.get("payment_source") or {}).get("paypal")
         context = (wallet or {}).get("experience_context") or body.get("application_context") or {}
         units = []
-        for i, unit in enumerate(body["purchase_units"]):
+        for unit in body["purchase_units"]:
             kept = {k: unit[k] for k in ("reference_id", "description", "custom_id", "invoice_id",
                                            "soft_descriptor", "items", "shipping") if k in unit}
             units.append({"reference_id": kept.pop("reference_id", "default"),

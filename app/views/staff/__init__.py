@@ -2,9 +2,9 @@
 
 Staff identity is kept in the session as (id, session_version); bumping the version signs
 that staff user out everywhere. Each area is its own blueprint in this package."""
-from flask import Blueprint, g, redirect, request, session, url_for
+from flask import Blueprint, abort, g, redirect, request, session, url_for
 
-from ...models import Settings, StaffUser
+from ...models import Document, Settings, StaffUser
 
 
 def staff_blueprint(name, url_prefix):
@@ -12,6 +12,14 @@ def staff_blueprint(name, url_prefix):
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
     bp.before_request(require_staff)
     return bp
+
+
+def get_any_document(doc_id):
+    """Any document, drafts and every contact's (the back-office sees them all), or 404."""
+    doc = Document.get_or_none(Document.id == doc_id)
+    if doc is None:
+        abort(404)
+    return doc
 
 
 def load_staff():
@@ -36,10 +44,10 @@ def register(app):
     """Every back-office area is a child of one `staff` blueprint under /staff: endpoints read
     `staff.documents.show`, and only `staff.auth` is reachable without a staff sign-in."""
     from . import (access, api_tokens, auth, catalog, categories, comments, contacts, documents,
-                   gateways, jobs, settings, taxes, webhooks)
+                   gateways, jobs, numbering, pdf, settings, taxes, webhooks)
     staff = Blueprint("staff", __name__, url_prefix="/staff")
-    for module in (auth, contacts, access, documents, catalog, categories, taxes, settings, jobs, comments,
-                   api_tokens, webhooks, gateways):
+    for module in (auth, contacts, access, documents, pdf, catalog, categories, taxes, settings, numbering, jobs,
+                   comments, api_tokens, webhooks, gateways):
         staff.register_blueprint(module.bp)
     app.register_blueprint(staff)
 

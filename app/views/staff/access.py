@@ -47,7 +47,8 @@ def force_reset(contact_id, person_id):
         if person.can_sign_in():
             tokens.send_link(person, "reset", staff=g.staff)
         Activity.record("password_reset_forced", staff=g.staff, person=person, contact=person.contact_id)
-    flash(_("The password of %(name)s was cleared and a link to choose a new one was sent.", name=person.name), "success")
+    flash(_("The password of %(name)s was cleared and a link to choose a new one was sent.", name=person.name),
+          "success")
     return _back(person)
 
 

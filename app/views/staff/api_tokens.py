@@ -2,7 +2,7 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ...api.auth import create_token
+from ...tokens import create_api_token as create_token
 from ...web.forms import Form
 from ...models import ApiToken
 from . import staff_blueprint

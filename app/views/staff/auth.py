@@ -1,5 +1,5 @@
 """Staff sign-in and sign-out."""
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ...web.forms import Form

@@ -1,20 +1,21 @@
 """Back-office catalog: products, their taxes, images and stock.
 
-Categories and tax rates live in categories.py and taxes.py; the image checks here are shared
-with the business logo in settings.py."""
-import hashlib
+Categories and tax rates live in categories.py and taxes.py; the image checks (app/web/images.py)
+are shared with the business logo in settings.py."""
 import re
 
-from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
 from ...db import db
 from ...web.forms import Form
 from ...web.htmx import is_fragment_request, render
+from ...web.images import image_response, read_images
 from ...models import MAX_STOCK, Activity, Category, Product, ProductImage, Settings, TaxRate, utcnow
 from ...money import amount_input
 from . import staff_blueprint
+from .fields import read_amount, read_category
 
 bp = staff_blueprint("catalog", "/catalog")
 PAGE = 50
@@ -28,75 +29,14 @@ class StockChanged(Exception):
     """The stock moved while the edit form was open: roll back and show the new figure."""
 
 
-# --- uploads ------------------------------------------------------------------------------
-
-def sniff_image(head):
-    """The image type the first bytes announce, whatever the file is called; None if none."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def read_images(form, name, files, types, max_bytes):
-    """Check uploaded files by their bytes; returns [(content_type, data)] or None with an error."""
-    found = []
-    for upload in files:
-        if not upload or not upload.filename:
-            continue
-        data = upload.stream.read(max_bytes + 1)   # never more than one byte past the limit
-        if len(data) > max_bytes:
-            return form.error(name, _("%(file)s is larger than %(size)s.", file=upload.filename,
-                                      size=f"{max_bytes // (1024 * 1024)} MB"))
-        kind = sniff_image(data[:16])
-        if kind not in types:
-            return form.error(name, _("%(file)s is not an image of an accepted type (%(types)s).",
-                                      file=upload.filename, types=", ".join(types.values())))
-        found.append((kind, data))
-    return found
-
-
-def image_response(data, content_type, cache="private, max-age=300"):
-    """Serve stored image bytes under a strict policy, revalidated by ETag."""
-    resp = make_response(bytes(data))
-    resp.mimetype = content_type
-    resp.headers["Cache-Control"] = cache
-    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    resp.headers["Content-Disposition"] = "inline"
-    resp.set_etag(hashlib.sha256(resp.get_data()).hexdigest()[:32])
-    return resp.make_conditional(request)
-
-
 # --- products -----------------------------------------------------------------------------
 
-def get_product(product_id):
+def get_any_product(product_id):
+    """Any product, hidden and inactive ones too (the back-office sees them all), or 404."""
     product = Product.get_or_none(Product.id == product_id)
     if product is None:
         abort(404)
     return product
-
-
-def read_amount(form, name, currency, required=True):
-    """form.amount, but a number of thousands of digits gets a message instead of an overflow."""
-    if len(form.raw(name).strip()) > 40:
-        return form.error(name, _("This number is too large."))
-    return form.amount(name, currency, required=required)
-
-
-def read_category(form, name="category"):
-    """An optional category id from the form: None for none, an error for an unknown id."""
-    raw = form.raw(name).strip()
-    if not raw:
-        return None
-    category = Category.get_or_none(Category.id == int(raw)) if raw.isdigit() and len(raw) < 10 else None
-    if category is None:
-        return form.error(name, _("Choose one of the categories."))
-    return category
 
 
 def read_taxes(form, data, product=None):
@@ -212,13 +152,13 @@ def create():
 @bp.get("/products/<int:product_id>")
 def edit(product_id):
     """Show a product: its form, images and stock."""
-    return product_page(get_product(product_id))
+    return product_page(get_any_product(product_id))
 
 
 @bp.post("/products/<int:product_id>")
 def update(product_id):
     """Save changes to a product."""
-    product = get_product(product_id)
+    product = get_any_product(product_id)
     form, values, taxes, stock = read_product_form(request.form, product)
     seen = form.integer("stock_seen", minimum=0, maximum=MAX_STOCK)
     if seen is None and "stock" not in form.errors:
@@ -264,7 +204,7 @@ def read_delta(form):
 @bp.post("/products/<int:product_id>/stock")
 def adjust_stock(product_id):
     """Add to or take from a product's stock, with a reason kept in the activity log."""
-    product = get_product(product_id)
+    product = get_any_product(product_id)
     form = Form(request.form)
     delta = read_delta(form)
     reason = form.text("reason", required=True, max_length=200)
@@ -275,7 +215,7 @@ def adjust_stock(product_id):
                 Activity.record("stock_adjusted", staff=g.staff,
                                 detail=f"{product.sku} {delta:+d} ({product.stock}): {reason}")
         if not done:
-            product = get_product(product_id)
+            product = get_any_product(product_id)
             if product.stock + delta < 0:
                 form.error("delta", _("Only %(n)d in stock: the stock cannot go below zero.", n=product.stock))
             else:
@@ -298,7 +238,7 @@ def adjust_stock(product_id):
 @bp.post("/products/<int:product_id>/images")
 def upload_images(product_id):
     """Add images to a product (JPEG, PNG, WebP or GIF, checked by their bytes)."""
-    product = get_product(product_id)
+    product = get_any_product(product_id)
     form = Form(request.form)
     images = read_images(form, "images", request.files.getlist("images"), IMAGE_TYPES, IMAGE_MAX_BYTES)
     if form.ok and not images:

@@ -6,7 +6,7 @@ from ...db import db
 from ...web.forms import Form
 from ...models import Category
 from . import staff_blueprint
-from .catalog import read_category
+from .fields import read_category
 
 bp = staff_blueprint("categories", "/catalog/categories")
 

@@ -8,7 +8,6 @@ from ...config import LANGUAGES
 from ...db import db
 from ...web.forms import Form
 from ...models import GATEWAYS, Activity, Contact, Document, Person
-from ...money import amount_input
 from ...rules import Refused
 from . import staff_blueprint
 

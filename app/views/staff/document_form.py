@@ -79,7 +79,7 @@ def read_rows(data, currency, tax_rates):
     taxes_by_id = {str(t.id): t for t in tax_rates}
     for index in indices[:MAX_LINES + 1]:
         row = LineRow(index)
-        get = lambda f: data.get(row.name(f), "") if isinstance(data.get(row.name(f), ""), str) else ""  # noqa: E731
+        get = lambda f: data.get(row.name(f), "") if isinstance(data.get(row.name(f), ""), str) else ""  # noqa: E731, B023 (used in this iteration only)
         row.values.update(description=get("description"), qty=get("qty"), price=get("price"),
                           discount=get("discount"), sku=get("sku").strip(),
                           taxes=data.getlist(row.name("tax")) if hasattr(data, "getlist") else [])
@@ -136,7 +136,6 @@ def read_header(data, kind, doc=None):
     if contact_id and contact is None:
         form.error("contact", _("Choose a contact from the list."))
     values["contact"] = contact
-    values["number"] = form.text("number", required=True, max_length=40)
     values["issue_date"] = form.date("issue_date")
     if kind == QUOTE:
         values["valid_until"] = form.date("valid_until", required=False)

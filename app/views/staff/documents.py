@@ -11,18 +11,10 @@ from ...money import amount_input
 from ...web.forms import Form
 from ...web.htmx import render
 from . import document_form as df
-from . import staff_blueprint
+from . import get_any_document, staff_blueprint
 
 bp = staff_blueprint("documents", "/documents")
 PAGE = 50
-
-
-def get_any_document(doc_id):
-    """Any document by id, whoever its contact (staff see them all), or 404."""
-    doc = Document.get_or_none(Document.id == doc_id)
-    if doc is None:
-        abort(404)
-    return doc
 
 
 def editor_context(kind, form, rows, doc=None):
@@ -55,7 +47,8 @@ def index():
         query = query.where(Document.status == status)
     if q:
         query = query.where(Document.number.contains(q) | Contact.name.contains(q))
-    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc()).limit(PAGE + 1).offset((page - 1) * PAGE))
+    docs = list(query.order_by(Document.issue_date.desc(), Document.id.desc())
+                .limit(PAGE + 1).offset((page - 1) * PAGE))
     open_orders = Document.select().where((Document.kind == "order") & (Document.status == "open")).count()
     return render_template("staff/documents/index.html", docs=docs[:PAGE], has_next=len(docs) > PAGE,
                            page=page, kind=kind, status=status, q=q, statuses=STATUSES, open_orders=open_orders)
@@ -68,7 +61,7 @@ def new(kind):
         abort(404)
     settings = Settings.get_solo()
     contact = Contact.get_or_none(Contact.id == request.args.get("contact", type=int))
-    values = {"number": Document.next_number(kind, settings), "issue_date": datetime.date.today().isoformat(),
+    values = {"issue_date": datetime.date.today().isoformat(),
               "currency": (contact.currency if contact and contact.currency else settings.default_currency),
               "terms": settings.default_terms, "contact": str(contact.id) if contact else "",
               "shipping_address": (contact.shipping_address or contact.billing_address) if contact else ""}
@@ -94,10 +87,8 @@ def _editor_post(kind, doc=None):
         form.error("lines", _("A document can have at most %(n)d lines.", n=df.MAX_LINES))
     if form.ok and not bad_rows:
         saved = documents.save_draft(kind, header, [r.parsed for r in rows], doc)
-        if saved is not None:
-            flash(_("%(number)s saved.", number=saved.number), "success")
-            return redirect(url_for(".show", doc_id=saved.id), 303)
-        form.error("number", _("Another document already has this number."))
+        flash(_("Draft saved."), "success")
+        return redirect(url_for(".show", doc_id=saved.id), 303)
     ctx = editor_context(kind, form, rows or df.blank_rows(1), doc)
     return render_template("staff/documents/edit.html", **ctx), 422
 
@@ -140,7 +131,7 @@ def edit(doc_id):
     if not doc.editable:
         flash(_("Only drafts can be edited."), "error")
         return redirect(url_for(".show", doc_id=doc.id))
-    values = {"contact": str(doc.contact_id), "number": doc.number, "issue_date": doc.issue_date.isoformat(),
+    values = {"contact": str(doc.contact_id), "issue_date": doc.issue_date.isoformat(),
               "due_date": doc.due_date.isoformat() if doc.due_date else "",
               "valid_until": doc.valid_until.isoformat() if doc.valid_until else "",
               "currency": doc.currency, "reference": doc.reference, "notes": doc.notes, "terms": doc.terms,
@@ -181,7 +172,7 @@ def delete(doc_id):
     except Refused as exc:
         flash(str(exc.message), "error")
         return redirect(url_for(".show", doc_id=doc.id), 303)
-    flash(_("Draft %(number)s deleted.", number=doc.number), "success")
+    flash(_("Draft deleted."), "success")
     return redirect(url_for(".index"), 303)
 
 

@@ -125,8 +125,10 @@ def forget_gateway(name):
 @bp.get("/payments/")
 def payment_list():
     """List payments, per contact or document, or only the flagged ones."""
-    contact = Contact.get_or_none(Contact.id == request.args.get("contact", type=int)) if request.args.get("contact") else None
-    document = Document.get_or_none(Document.id == request.args.get("document", type=int)) if request.args.get("document") else None
+    contact = (Contact.get_or_none(Contact.id == request.args.get("contact", type=int))
+               if request.args.get("contact") else None)
+    document = (Document.get_or_none(Document.id == request.args.get("document", type=int))
+                if request.args.get("document") else None)
     flagged = request.args.get("flagged") == "1"
     gateway = request.args.get("gateway", "")
     gateway = gateway if gateway in ("manual",) + payments.NAMES else ""
@@ -134,7 +136,7 @@ def payment_list():
     rows = list(Payment.staff_list(contact, document, flagged, gateway).limit(PAGE + 1).offset((page - 1) * PAGE))
     return render_template("staff/payments/index.html", payments=rows[:PAGE], has_next=len(rows) > PAGE,
                            page=page, contact=contact, document=document, flagged=flagged, gateway=gateway,
-                           flagged_count=Payment.select().where(Payment.flagged == True).count())  # noqa: E712
+                           flagged_count=Payment.select().where(Payment.flagged == True).count())
 
 
 @bp.get("/payments/<int:payment_id>")
@@ -160,6 +162,6 @@ def resolve(payment_id):
         return render_template("staff/payments/show.html", payment=row, shares=list(row.shares()),
                                events=list(row.events), form=form), 422
     resolved = (Payment.update(flagged=False, method_note=note, updated_at=utcnow())
-                .where((Payment.id == row.id) & (Payment.flagged == True)).execute())  # noqa: E712
+                .where((Payment.id == row.id) & (Payment.flagged == True)).execute())
     flash(_("Flag cleared.") if resolved else _("This payment was not flagged."), "success" if resolved else "info")
     return redirect(url_for(".payment", payment_id=row.id), 303)

@@ -13,8 +13,10 @@ from ...config import LANGUAGES
 from ...web.forms import Form
 from ...models import Settings
 from ...money import amount_input
+from ...web.images import image_response, read_images
+from .. import public
 from . import staff_blueprint
-from .catalog import image_response, read_amount, read_images
+from .fields import read_amount
 
 bp = staff_blueprint("settings", "/settings")
 LOGO_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP"}
@@ -155,12 +157,16 @@ def remove_logo():
     return redirect(url_for(".edit") + "#logo", 303)
 
 
+@public
 def logo():
-    """Serve the business logo to anyone (the portal's sign-in page shows it)."""
-    found = Settings.get_logo()
+    """Serve the business logo to anyone (the portal's sign-in page shows it); with ?v=HASH,
+    that version, as an issued document shows it (it never changes: cached for a year)."""
+    version = request.args.get("v", "")
+    found = Settings.get_logo(version=version) if version else Settings.get_logo()
     if found is None:
         abort(404)
-    return image_response(found[0], found[1], cache="public, max-age=300")
+    cache = "public, max-age=31536000, immutable" if version else "public, max-age=300"
+    return image_response(found[0], found[1], cache=cache)
 
 
 # An app-level URL, so the staff check on this blueprint does not apply to it.

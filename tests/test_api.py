@@ -255,7 +255,7 @@ def test_a_client_sent_total_is_refused(api):
     ({"lines": ["x"]}, "lines[0]"), ({"number": ""}, "number"), ({"currency": None}, "currency"),
     ({"lines": [{"description": "x", "unit_price": 1, "quantity": None}]}, "lines[0].quantity"),
     ({"lines": None}, "lines"), ({"kind": None}, "kind"), ({"shipping_address": "Calle 1"}, "shipping_address"),
-    ({"reference": "PO\n1"}, "reference"), ({"notes": "a\x00"}, "notes"),
+    ({"reference": "PO\n1"}, "reference"), ({"notes": "a\x00"}, "notes"), ({"issue_date": "0001-01-01"}, "issue_date"),
 ])
 def test_document_validation(api, change, field):
     payload = invoice_payload(make_contact())
@@ -284,6 +284,15 @@ def test_document_refused_by_what_a_schema_cannot_say_is_409(api, change, code, 
     assert resp.status_code == 409, resp.get_json()
     assert error_of(resp)["code"] == code and field in error_of(resp)["fields"]
     assert Document.select().count() == 0
+
+
+def test_the_farthest_dates_the_schema_allows_can_be_issued(api):
+    """Issuing moves the due date as far as the issue date moves to today: from 1900 to 2999
+    (the schema's range) that stays a date."""
+    resp = api.post("/documents", invoice_payload(make_contact(), issue_date="1900-01-01", due_date="2999-12-31",
+                                                  issue=True))
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["issue_date"] == datetime.date.today().isoformat()
 
 
 def test_a_line_in_another_currency_needs_its_price(api):

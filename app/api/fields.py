@@ -79,10 +79,11 @@ class OneOf:
         return dict(handler(schema), enum=list(self.values()))
 
 
-@dataclass(frozen=True)
 class Schema:
     """JSON Schema keywords for a constraint that a validator next to it enforces."""
-    keywords: dict
+
+    def __init__(self, **keywords):
+        self.keywords = keywords
 
     def __get_pydantic_json_schema__(self, schema, handler):
         return dict(handler(schema), **self.keywords)
@@ -123,7 +124,7 @@ def _not_zero(value):
 
 
 def NonZero(minimum, maximum):
-    return Annotated[Int(minimum, maximum), AfterValidator(_not_zero), Schema({"not": {"const": 0}})]
+    return Annotated[Int(minimum, maximum), AfterValidator(_not_zero), Schema(**{"not": {"const": 0}})]
 
 
 def _thousandths(value):
@@ -138,7 +139,7 @@ def _thousandths(value):
 
 # Returned in thousandths: 1.5 is 1500.
 Quantity = Annotated[float, Gt(0), Le(10_000_000), Strict(), AfterValidator(_thousandths),
-                     Schema({"multipleOf": 0.001})]
+                     Schema(multipleOf=0.001)]
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -191,16 +192,21 @@ Currency = Annotated[str, OneOf(currencies, CURRENCY_MESSAGE)]
 CurrencyOrEmpty = Annotated[str, OneOf(lambda: ("",) + currencies(), CURRENCY_MESSAGE)]
 
 
+# Years 1900 to 2999: issuing moves a document's due date by as many days as its issue date
+# moves to today, which would carry a date from far-off years past the year 9999.
+DAY = r"(?:19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}"
+
+
 def _day(value):
     try:
-        if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        if isinstance(value, str) and re.fullmatch(DAY, value):
             return datetime.date.fromisoformat(value)
     except ValueError:
         pass
-    raise _error("date", "Enter a date as YYYY-MM-DD.")
+    raise _error("date", "Enter a date as YYYY-MM-DD, from 1900 to 2999.")
 
 
-Day = Annotated[datetime.date, Strict(), BeforeValidator(_day)]
+Day = Annotated[datetime.date, Strict(), BeforeValidator(_day), Schema(pattern=f"^(?:{DAY})$")]
 
 
 # --- lists ------------------------------------------------------------------------------------

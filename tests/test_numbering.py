@@ -10,11 +10,11 @@ from peewee import IntegrityError, SqliteDatabase
 from app import numbering
 from app.api.auth import create_token
 from app.cli import MIGRATIONS
-from app.db import db
+from app.db import db, init_db
 from app.models import Contact, Document, NumberSeries, Settings
 from app.rules import Refused
 from tests.concurrency import race
-from tests.conftest import soup
+from tests.conftest import PG_URL, soup
 from tests.factories import make_contact, make_document, settings
 
 YEAR = datetime.date.today().year
@@ -35,6 +35,8 @@ def test_fifty_concurrent_issues_get_one_to_fifty(app, bearer):
     contact = make_contact()
     drafts = [make_document(contact, status="draft") for _ in range(50)]
     db.close()
+    if PG_URL:   # fifty requests at once in one process: a pool as large as the race
+        init_db(PG_URL + ("&" if "?" in PG_URL else "?") + "max_connections=60&stale_timeout=300")
     results = race(*(partial(_issue, app.test_client(), bearer, d.id) for d in drafts))
     db.connect(reuse_if_open=True)
     assert [status for status, _n in results] == [200] * 50

@@ -41,7 +41,7 @@ def post_by_business(doc, body, staff=None, author_name=None):
                         detail="" if staff else "API")
         if doc.status != "draft" and doc.contact.portal_enabled:
             settings = Settings.get_solo()
-            for person in Person.select().where((Person.contact == doc.contact_id) & (Person.active == True)):  # noqa: E712
+            for person in Person.active_of(doc.contact_id):
                 send_template(person.email, "comment_contact", recipient_language(person), doc=doc,
                               comment=comment, person=person, business=settings)
         _emit(comment)

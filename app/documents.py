@@ -152,7 +152,7 @@ def mail_issued(doc):
         return
     settings = Settings.get_solo()
     path = f"/documents/{doc.id}"
-    for person in Person.select().where((Person.contact == contact) & (Person.active == True)):  # noqa: E712
+    for person in Person.active_of(contact):
         expires_at = None
         if person.password_hash:
             link = external_link("documents.show", doc_id=doc.id)

@@ -214,6 +214,11 @@ class Person(BaseModel):
         return f"{self.id}:{self.session_version}"
 
     @classmethod
+    def active_of(cls, contact):
+        """The people who sign in for this contact and are not switched off: who is mailed."""
+        return cls.select().where((cls.contact == contact) & (cls.active == True))
+
+    @classmethod
     def by_email(cls, email):
         return cls.get_or_none(cls.email == (email or "").strip().lower())
 

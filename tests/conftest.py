@@ -11,11 +11,11 @@ import shutil
 import pytest
 from bs4 import BeautifulSoup
 
-from app import create_app
+from app import create_app, jobs
 from app.cli import migrate_database
 from app.db import db, init_db
 from app.models import GatewayConfig
-from tests.factories import PASSWORD, make_contact, make_person, make_staff
+from tests.factories import PASSWORD, make_contact, make_person, make_staff, settings
 
 # Fixtures of the browser, the SMTP server, the webhook receiver and the payment providers' fakes,
 # shared: a session-scoped Playwright (or fake Stripe) must exist only once.
@@ -228,3 +228,16 @@ def pytest_sessionfinish(session, exitstatus):
         if missing:
             print("\nCI: skipped tests mean a missing requirement:", *[str(r.longrepr) for r in missing], sep="\n  ")
             session.exitstatus = 1
+
+
+@pytest.fixture
+def outbox(app, smtp_server):
+    """Mail through the real SMTP server: outbox() runs the due jobs and returns what arrived."""
+    app.config["SMTP_PORT"] = smtp_server.port
+    settings(notify_email="office@business.example", default_language="en")
+
+    def deliver():
+        with app.app_context():
+            jobs.run_due()
+        return smtp_server.messages
+    return deliver

@@ -4,7 +4,6 @@ from functools import partial
 
 import pytest
 
-from app import jobs
 from app.models import Comment, Document, QuoteDecision
 from tests.conftest import soup
 from tests.concurrency import race
@@ -22,18 +21,6 @@ def person(app):
 @pytest.fixture
 def me(auth, person):
     return auth.login(person)
-
-
-@pytest.fixture
-def outbox(app, smtp_server):
-    app.config["SMTP_PORT"] = smtp_server.port
-    settings(notify_email="office@business.example", default_language="en")
-
-    def deliver():
-        with app.app_context():
-            jobs.run_due()
-        return smtp_server.messages
-    return deliver
 
 
 # --- comments ---------------------------------------------------------------------------------

@@ -14,12 +14,14 @@ from . import money, numbering, snapshot, tokens, webhooks
 from .db import db
 from .links import external_link
 from .mail import recipient_language, send_template
-from .models import (INVOICE, ORDER, PAYABLE_STATUSES, QUOTE, Activity, Document, DocumentLine, LineTax,
-                     Payment, Person, Settings, utcnow)
+from .models import (CREDIT_NOTE, INVOICE, ISSUED_FROM_DRAFT, ORDER, PAYABLE_STATUSES, QUOTE, Activity,
+                     Document, DocumentLine, LineTax, Payment, Person, Settings, utcnow)
 from .rules import Refused
 
 MAX_LINES = 200
-ISSUE_MAIL_KINDS = (INVOICE, QUOTE)   # orders have their own mails (checkout, app/orders.py)
+ISSUE_MAIL_KINDS = (INVOICE, QUOTE, CREDIT_NOTE)   # orders have their own mails (checkout, app/orders.py)
+NEGATIVE_INVOICE = _l("An invoice cannot have a negative total. To take money off an issued invoice, "
+                      "issue a credit note against it.")
 
 
 @dataclass
@@ -68,6 +70,8 @@ def save_draft(kind, header, lines, doc=None):
             for name, rate in line.taxes:
                 LineTax.create(line=row, name=name, rate_bp=rate)
         doc.recompute()
+        if doc.kind == INVOICE and doc.total < 0:
+            raise Refused("negative_total", NEGATIVE_INVOICE)   # rolls the whole draft back
         doc.save()
     return doc
 
@@ -109,11 +113,15 @@ def move(doc, target, by):
         raise Refused("use_order_status", _l("Orders are cancelled, not voided."))
     if target == "void" and doc.amount_paid:
         raise Refused("has_payments", _l("A document with payments cannot be voided."))
-    if target == "open" and doc.status == "draft" and not doc.ordered_lines().exists():
+    issuing = doc.status == "draft" and target in ISSUED_FROM_DRAFT
+    if issuing and not doc.ordered_lines().exists():
         raise Refused("no_lines", _l("Add at least one line before issuing."))
+    if issuing and doc.kind == INVOICE and doc.total < 0:
+        raise Refused("negative_total", NEGATIVE_INVOICE)
+    if target == "void" and doc.amount_credited:
+        raise Refused("has_credit_notes", _l("This invoice has credit notes: it cannot be voided."))
     if target not in doc.allowed_transitions():
         raise Refused("invalid_transition", _l("This change is not possible from the document's current status."))
-    issuing = doc.status == "draft" and target == "open"
     with db.atomic():
         if not doc.move_to(target):
             raise Refused("status_changed", _l("The document changed meanwhile; reload and try again."))
@@ -121,9 +129,18 @@ def move(doc, target, by):
             _give_number(doc)
         if doc.kind == ORDER and target == "cancelled":
             doc.return_stock()
-        Activity.record("status_" + target, document=doc, contact=doc.contact_id, **by.activity())
-        if target == "open" and doc.kind in ISSUE_MAIL_KINDS:
-            mail_issued(doc)
+        Activity.record("status_" + target, document=doc, contact=doc.contact_id,
+                        **by.activity(doc.number if issuing else "", status=target, number=doc.number))
+        if issuing:
+            _announce(doc)
+
+
+def _announce(doc):
+    """An issued document: the business's software hears of it, the customer gets the mail."""
+    if doc.kind == INVOICE:
+        webhooks.emit("invoice.issued", webhooks.document_data(doc))
+    if doc.kind in ISSUE_MAIL_KINDS:
+        mail_issued(doc)
 
 
 def _give_number(doc):
@@ -184,6 +201,43 @@ def record_manual_payment(doc, amount, paid_on, note, by):
                                  method_note=note, paid_at=datetime.datetime.combine(paid_on, datetime.time(12)),
                                  created_by=by.staff)
         Activity.record("payment_manual", document=doc, contact=doc.contact_id,
-                        **by.activity(f"{money.amount_input(amount, doc.currency)} {doc.currency}"))
+                        **by.activity(f"{money.amount_input(amount, doc.currency)} {doc.currency}",
+                                      payment=payment.id, amount=amount, amount_paid=doc.amount_paid))
         webhooks.emit("payment.succeeded", webhooks.payment_data(payment))
+        paid_in_full(doc)
+    return payment
+
+
+def paid_in_full(doc):
+    """Tell the business's software when an invoice has just become paid."""
+    if doc.kind == INVOICE and doc.status == "paid":
+        webhooks.emit("invoice.paid", webhooks.document_data(doc))
+
+
+def reverse_payment(payment, reason, by):
+    """Take back a manual payment recorded by mistake (a transfer that bounced, the wrong
+    invoice): the invoice owes its amount again and the payment stays in the history, marked
+    reversed, with the reason. Online payments are refunded through their gateway instead."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused("reason_required", _l("Say why the payment is reversed."), field="reason")
+    if len(reason) > 300:
+        raise Refused("reason_too_long", _l("Use at most %(n)s characters.", n=300), field="reason")
+    if payment.gateway != "manual":
+        raise Refused("not_manual", _l("Online payments are refunded through their gateway, not reversed."))
+    with db.atomic():
+        Document.lock_rows([payment.document_id])
+        won = (Payment.update(status="reversed", reversed_at=utcnow(), reversal_reason=reason, updated_at=utcnow())
+               .where((Payment.id == payment.id) & (Payment.status == "succeeded")).execute())
+        if not won:
+            raise Refused("not_reversible", _l("Only a received payment can be reversed, and only once."))
+        doc = Document.get_by_id(payment.document_id)
+        if not doc.take_back(payment.amount):
+            raise Refused("document_changed", _l("The document changed meanwhile; reload and try again."))
+        payment = Payment.get_by_id(payment.id)
+        Activity.record("payment_reversed", document=doc, contact=doc.contact_id,
+                        **by.activity(f"{money.amount_input(payment.amount, doc.currency)} {doc.currency}: {reason}",
+                                      payment=payment.id, amount=payment.amount, reason=reason,
+                                      amount_paid=doc.amount_paid, status=doc.status))
+        webhooks.emit("payment.reversed", webhooks.payment_data(payment))
     return payment

@@ -45,6 +45,7 @@ class Settings(BaseModel):
     invoice_prefix = CharField(max_length=20, default="F")
     quote_prefix = CharField(max_length=20, default="P")
     order_prefix = CharField(max_length=20, default="SO")
+    credit_note_prefix = CharField(max_length=20, default="R")
     payment_terms_days = IntegerField(default=30)
     quote_validity_days = IntegerField(default=30)
     default_terms = TextField(default="")
@@ -512,19 +513,23 @@ class ProductImage(BaseModel):
 
 # --- documents ------------------------------------------------------------------------------
 
-INVOICE, QUOTE, ORDER = "invoice", "quote", "order"
-KINDS = (INVOICE, QUOTE, ORDER)
+INVOICE, QUOTE, ORDER, CREDIT_NOTE = "invoice", "quote", "order", "credit_note"
+KINDS = (INVOICE, QUOTE, ORDER, CREDIT_NOTE)
 
 # status -> statuses it may move to, per kind. "Paid" and "accepted" are reached by payments
 # and decisions, not by the staff status menu; overdue and expired are derived from dates.
 TRANSITIONS = {
-    INVOICE: {"draft": {"open", "void"}, "open": {"void"}, "paid": set(), "void": set()},
+    # An invoice that credit notes cancel in full, with nothing paid, is "credited".
+    INVOICE: {"draft": {"open", "void"}, "open": {"void"}, "paid": set(), "credited": set(), "void": set()},
     QUOTE: {"draft": {"open", "void"}, "open": {"void"}, "accepted": set(), "declined": set(),
             "void": set()},
     ORDER: {"draft": {"open", "cancelled"}, "open": {"confirmed", "cancelled"},
             "confirmed": {"shipped", "cancelled"}, "shipped": {"delivered"}, "delivered": set(),
             "cancelled": set()},
+    # Issued at once (app/credit_notes.py) and never changed: a mistake is corrected by an invoice.
+    CREDIT_NOTE: {"draft": {"issued"}, "issued": set()},
 }
+ISSUED_FROM_DRAFT = ("open", "issued")
 STATUSES = sorted({s for table in TRANSITIONS.values() for s in table})
 # Where a payment may land: an invoice while open, a sales order until it is cancelled.
 PAYABLE_STATUSES = {INVOICE: ("open",), ORDER: ("open", "confirmed", "shipped", "delivered")}
@@ -532,7 +537,7 @@ PAYABLE_STATUSES = {INVOICE: ("open",), ORDER: ("open", "confirmed", "shipped", 
 
 class Document(BaseModel):
     contact = ForeignKeyField(Contact, backref="documents", on_delete="RESTRICT")
-    kind = CharField(max_length=10, constraints=[Check("kind IN ('invoice', 'quote', 'order')")])
+    kind = CharField(max_length=12, constraints=[Check("kind IN ('invoice', 'quote', 'order', 'credit_note')")])
     number = CharField(max_length=40, default="")   # empty while a draft: given when issued
     status = CharField(max_length=12, default="draft")
     issue_date = DateField()
@@ -547,7 +552,11 @@ class Document(BaseModel):
     tax_total = BigIntegerField(default=0)
     total = BigIntegerField(default=0)
     amount_paid = BigIntegerField(default=0, constraints=[Check("amount_paid >= 0")])
+    # Invoices: what issued credit notes took off (never above the total; app/credit_notes.py).
+    amount_credited = BigIntegerField(default=0, constraints=[Check("amount_credited >= 0")])
+    reason = TextField(default="")             # credit notes: why the invoice is rectified
     version = IntegerField(default=1)          # bumped on every change a customer could see
+    # The quote an order came from; the invoice a credit note rectifies.
     source = ForeignKeyField("self", null=True, backref="derived", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
@@ -566,12 +575,19 @@ class Document(BaseModel):
             # the summary's chart sums a year of invoices from the index alone.
             (("contact", "kind", "issue_date", "id", "status", "currency", "total"), False),
             # The summary: what is open, due, overdue or still valid, summed from the index alone.
-            (("contact", "kind", "status", "due_date", "valid_until", "currency", "total", "amount_paid"), False),
+            (("contact", "kind", "status", "due_date", "valid_until", "currency", "total", "amount_paid",
+              "amount_credited"), False),
         )
 
     @property
     def amount_due(self):
-        return max(self.total - self.amount_paid, 0)
+        return max(self.total - self.amount_credited - self.amount_paid, 0)
+
+    @property
+    def credit_balance(self):
+        """What the customer paid beyond what the invoice still asks, once credit notes took
+        part of it off: the business owes it back (a refund, or a balance in their favour)."""
+        return max(self.amount_paid + self.amount_credited - self.total, 0)
 
     @property
     def editable(self):
@@ -588,17 +604,40 @@ class Document(BaseModel):
         paid. False (and no change) otherwise. Call inside the transaction that records the
         payment; concurrent payments add up and cannot overshoot the total."""
         raised = (Document.update(amount_paid=Document.amount_paid + amount, updated_at=utcnow())
-                  .where((Document.id == self.id) & (Document.amount_paid + amount <= Document.total)
+                  .where((Document.id == self.id)
+                         & (Document.amount_paid + Document.amount_credited + amount <= Document.total)
                          & (Document.status.in_(PAYABLE_STATUSES.get(self.kind, ()))))
                   .execute())
         if not raised:
             return False
-        (Document.update(status="paid")
-         .where((Document.id == self.id) & (Document.kind == INVOICE) & (Document.status == "open")
-                & (Document.amount_paid >= Document.total)).execute())
-        fresh = Document.get_by_id(self.id)
-        self.amount_paid, self.status, self.updated_at = fresh.amount_paid, fresh.status, fresh.updated_at
+        self.settle_status()
         return True
+
+    def take_back(self, amount):
+        """Lower amount_paid by `amount` (a refund, a chargeback, a reversed payment) in one
+        conditional UPDATE, never below zero; a paid invoice that owes again is open again.
+        False (and no change) when less than `amount` was paid. Call inside the transaction
+        that records why."""
+        lowered = (Document.update(amount_paid=Document.amount_paid - amount, updated_at=utcnow())
+                   .where((Document.id == self.id) & (Document.amount_paid >= amount)).execute())
+        if lowered:
+            self.settle_status()
+        return bool(lowered)
+
+    def settle_status(self):
+        """An invoice's status follows its money: paid once payments and credit notes cover the
+        total ("credited" when credit notes alone do), open again when they no longer do.
+        Reads the row this transaction just changed; a void or draft invoice is left alone."""
+        fresh = Document.get_by_id(self.id)
+        status = fresh.status
+        if fresh.kind == INVOICE and status in ("open", "paid", "credited"):
+            covered = fresh.amount_paid + fresh.amount_credited >= fresh.total
+            status = ("paid" if fresh.amount_paid else "credited") if covered else "open"
+            if status != fresh.status:
+                (Document.update(status=status, version=Document.version + 1)
+                 .where((Document.id == self.id) & (Document.status == fresh.status)).execute())
+        self.amount_paid, self.amount_credited = fresh.amount_paid, fresh.amount_credited
+        self.status, self.updated_at = status, fresh.updated_at
 
     @classmethod
     def lock_rows(cls, ids):
@@ -611,7 +650,8 @@ class Document(BaseModel):
     def payable_invoices(cls, contact):
         """The contact's issued invoices with an amount due, oldest due first."""
         return (cls.visible_to(contact)
-                .where((cls.kind == INVOICE) & (cls.status == "open") & (cls.total > cls.amount_paid))
+                .where((cls.kind == INVOICE) & (cls.status == "open")
+                       & (cls.total > cls.amount_paid + cls.amount_credited))
                 .order_by(cls.due_date, cls.issue_date, cls.id))
 
     @property
@@ -656,7 +696,7 @@ class Document(BaseModel):
             return False
         now = utcnow()
         changes = {"status": new_status, "updated_at": now, "version": Document.version + 1}
-        if self.status == "draft" and new_status == "open":
+        if self.status == "draft" and new_status in ISSUED_FROM_DRAFT:
             changes["issued_at"] = now
         won = (Document.update(changes)
                .where((Document.id == self.id) & (Document.status == self.status)).execute())
@@ -766,7 +806,12 @@ class Payment(BaseModel):
     amount = BigIntegerField(constraints=[Check("amount > 0")])
     currency = CharField(max_length=3)
     status = CharField(max_length=12, default="pending", constraints=[
-        Check("status IN ('pending', 'succeeded', 'failed', 'cancelled', 'refunded')")])
+        Check("status IN ('pending', 'succeeded', 'failed', 'cancelled', 'refunded', 'reversed')")])
+    # Refunded through the gateway (refunds and lost chargebacks, app/refunds.py): never above the amount.
+    amount_refunded = BigIntegerField(default=0, constraints=[
+        Check("amount_refunded >= 0 AND amount_refunded <= amount")])
+    reversed_at = DateTimeField(null=True)                 # a manual payment taken back by staff
+    reversal_reason = CharField(max_length=300, default="")
     provider_ref = CharField(max_length=120, default="")   # checkout session, order or link id
     idempotency_key = CharField(max_length=80, unique=True)
     method_note = CharField(max_length=200, default="")     # manual: transfer, cash...
@@ -864,6 +909,52 @@ class Payment(BaseModel):
     def shares(self):
         return (PaymentAllocation.select(PaymentAllocation, Document).join(Document)
                 .where(PaymentAllocation.payment == self).order_by(PaymentAllocation.id))
+
+    @property
+    def refundable(self):
+        """What may still be refunded through the gateway."""
+        if self.gateway not in self.ONLINE or self.status not in ("succeeded", "refunded"):
+            return 0
+        return self.amount - self.amount_refunded
+
+    def refunds(self):
+        return Refund.select().where(Refund.payment == self).order_by(Refund.created_at, Refund.id)
+
+
+class Refund(BaseModel):
+    """Money given back on an online payment: a refund we asked the gateway for (staff, API),
+    one made in the gateway's own dashboard, or a chargeback the customer's bank won. Applied
+    once (app/refunds.py): the row moves to succeeded by a conditional UPDATE, and a gateway's
+    refund id is unique per gateway."""
+    payment = ForeignKeyField(Payment, backref="refund_rows", on_delete="RESTRICT")
+    kind = CharField(max_length=12, default="refund", constraints=[Check("kind IN ('refund', 'chargeback')")])
+    gateway = CharField(max_length=10)
+    amount = BigIntegerField(constraints=[Check("amount > 0")])
+    currency = CharField(max_length=3)
+    status = CharField(max_length=10, default="pending", constraints=[
+        Check("status IN ('pending', 'succeeded', 'failed')")])
+    provider_ref = CharField(max_length=120, default="")    # the gateway's refund or dispute id
+    idempotency_key = CharField(max_length=80, unique=True)
+    reason = CharField(max_length=300, default="")
+    origin = CharField(max_length=10, default="staff", constraints=[Check("origin IN ('staff', 'api', 'gateway')")])
+    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    last_error = CharField(max_length=300, default="")
+    created_at = DateTimeField(default=utcnow)
+    settled_at = DateTimeField(null=True)
+
+    @classmethod
+    def by_ref(cls, gateway, ref):
+        return cls.get_or_none((cls.gateway == gateway) & (cls.provider_ref == ref)) if ref else None
+
+    @classmethod
+    def for_document(cls, document):
+        """The succeeded refunds of the payments that touch the document, oldest first."""
+        return (cls.select().where((cls.status == "succeeded")
+                                   & cls.payment.in_(Payment.for_document(document).select(Payment.id)))
+                .order_by(cls.settled_at, cls.id))
+
+
+Refund.add_index(Refund.index(Refund.gateway, Refund.provider_ref, unique=True, where=(Refund.provider_ref != "")))
 
 
 class PaymentEvent(BaseModel):
@@ -966,15 +1057,75 @@ _cart_units = compiled(lambda contact_id: CartItem.select(fn.COALESCE(fn.SUM(Car
                        .where(CartItem.contact == contact_id).tuples())
 
 
+class ApiToken(BaseModel):
+    """A bearer token for /api/v1. Only its SHA-256 is kept; the token is shown once."""
+    name = CharField(max_length=100)          # also the author name of comments posted with it
+    token_hash = CharField(max_length=64, unique=True)
+    prefix = CharField(max_length=16)         # the first characters, to tell tokens apart
+    can_write = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    @classmethod
+    def listed(cls):
+        return cls.select().order_by(cls.revoked_at.is_null(False), cls.created_at.desc(), cls.id.desc())
+
+    @classmethod
+    def by_hash(cls, digest):
+        return cls.get_or_none((cls.token_hash == digest) & cls.revoked_at.is_null())
+
+    def touch(self, now):
+        """Record use at most once a minute: one write per request would be a write per read."""
+        if self.last_used_at is None or now - self.last_used_at > datetime.timedelta(minutes=1):
+            ApiToken.update(last_used_at=now).where(ApiToken.id == self.id).execute()
+            self.last_used_at = now
+
+    def revoke(self):
+        return bool(ApiToken.update(revoked_at=utcnow())
+                    .where((ApiToken.id == self.id) & ApiToken.revoked_at.is_null()).execute())
+
+
 class Activity(BaseModel):
-    """What happened, for staff: a document viewed or downloaded, a sign-in, a decision."""
+    """What happened: a document viewed or downloaded, a sign-in, a decision; and the audit
+    trail of money and status (AUDIT_ACTIONS), which names who acted: a staff user, an API
+    token, a customer's person, or `actor` (a gateway, "system"), with `data` (JSON) saying
+    what changed."""
     contact = ForeignKeyField(Contact, null=True, on_delete="CASCADE")
     person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
     staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    api_token = ForeignKeyField(ApiToken, null=True, on_delete="SET NULL")
+    actor = CharField(max_length=40, default="")
     document = ForeignKeyField(Document, null=True, on_delete="CASCADE")
     action = CharField(max_length=40)
     detail = CharField(max_length=400, default="")
+    data = TextField(default="")
     created_at = DateTimeField(default=utcnow, index=True)
+
+    # What changes money or status: the document's audit trail (staff page, API).
+    AUDIT_ACTIONS = ("status_open", "status_void", "status_confirmed", "status_shipped", "status_delivered",
+                     "status_cancelled", "status_issued", "status_paid", "status_credited",
+                     "credit_note_issued", "payment_manual", "payment_succeeded", "payment_reversed",
+                     "refund_requested", "refund_succeeded", "refund_failed", "chargeback",
+                     "dispute_opened", "dispute_closed", "quote_accepted", "quote_declined", "order_placed")
+
+    @classmethod
+    def trail(cls, document):
+        """The document's audit trail, oldest first."""
+        return (cls.select().where((cls.document == document) & cls.action.in_(cls.AUDIT_ACTIONS))
+                .order_by(cls.created_at, cls.id))
+
+    @property
+    def who(self):
+        """A name for whoever acted, for staff."""
+        if self.staff_id:
+            return self.staff.name if self.staff else ""
+        if self.api_token_id:
+            return "API: " + (self.api_token.name if self.api_token else "")
+        if self.person_id:
+            return self.person.name if self.person else ""
+        return self.actor
 
     @classmethod
     def visible_to(cls, contact):
@@ -1085,36 +1236,6 @@ class Job(BaseModel):
 
 # --- the business's other software: API tokens and outgoing webhooks ---------------------------
 
-class ApiToken(BaseModel):
-    """A bearer token for /api/v1. Only its SHA-256 is kept; the token is shown once."""
-    name = CharField(max_length=100)          # also the author name of comments posted with it
-    token_hash = CharField(max_length=64, unique=True)
-    prefix = CharField(max_length=16)         # the first characters, to tell tokens apart
-    can_write = BooleanField(default=True)
-    created_at = DateTimeField(default=utcnow)
-    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
-    last_used_at = DateTimeField(null=True)
-    revoked_at = DateTimeField(null=True)
-
-    @classmethod
-    def listed(cls):
-        return cls.select().order_by(cls.revoked_at.is_null(False), cls.created_at.desc(), cls.id.desc())
-
-    @classmethod
-    def by_hash(cls, digest):
-        return cls.get_or_none((cls.token_hash == digest) & cls.revoked_at.is_null())
-
-    def touch(self, now):
-        """Record use at most once a minute: one write per request would be a write per read."""
-        if self.last_used_at is None or now - self.last_used_at > datetime.timedelta(minutes=1):
-            ApiToken.update(last_used_at=now).where(ApiToken.id == self.id).execute()
-            self.last_used_at = now
-
-    def revoke(self):
-        return bool(ApiToken.update(revoked_at=utcnow())
-                    .where((ApiToken.id == self.id) & ApiToken.revoked_at.is_null()).execute())
-
-
 class IdempotencyRecord(BaseModel):
     """The first answer to a creating API request sent with an Idempotency-Key, replayed to
     retries. Written in the request's own transaction, so it exists exactly when its effects do."""
@@ -1131,7 +1252,8 @@ class IdempotencyRecord(BaseModel):
 
 
 WEBHOOK_EVENTS = ("document.viewed", "quote.accepted", "quote.declined", "payment.succeeded",
-                  "payment.failed", "order.created", "comment.created")
+                  "payment.failed", "order.created", "comment.created", "invoice.issued", "invoice.paid",
+                  "credit_note.issued", "payment.refunded", "payment.reversed")
 
 
 class WebhookEndpoint(BaseModel):

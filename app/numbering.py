@@ -11,7 +11,7 @@ import string
 
 from flask_babel import lazy_gettext as _l
 
-from .models import INVOICE, ORDER, QUOTE, NumberSeries, Settings
+from .models import CREDIT_NOTE, INVOICE, ORDER, QUOTE, NumberSeries, Settings
 from .rules import Refused
 
 DEFAULT_PATTERN = "{code}-{year}-{n:04d}"
@@ -22,7 +22,7 @@ _FIELDS = {"code", "year", "n"}
 def code_for(kind, settings=None):
     settings = settings or Settings.get_solo()
     return {INVOICE: settings.invoice_prefix, QUOTE: settings.quote_prefix,
-            ORDER: settings.order_prefix}[kind]
+            ORDER: settings.order_prefix, CREDIT_NOTE: settings.credit_note_prefix}[kind]
 
 
 def _key(kind, code, year):

@@ -1,4 +1,5 @@
 """What every service shares: who acts (By), and how an operation says no (Refused)."""
+import json
 from dataclasses import dataclass
 
 
@@ -13,12 +14,25 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class By:
-    """Who acts: a staff user, an API token, or nobody (the system)."""
+    """Who acts: a staff user, an API token, a customer's person, a gateway (its name), or
+    nobody (the system). The audit trail (Activity) records it."""
     staff: object = None
     api_token: object = None
+    person: object = None
+    gateway: str = ""
 
-    def activity(self, detail=""):
-        """The Activity fields that record this actor."""
+    def activity(self, detail="", **data):
+        """The Activity fields that record this actor, with what changed (`data`, kept as JSON)."""
+        fields = {"detail": detail[:400], "data": json.dumps(data, sort_keys=True, default=str) if data else ""}
         if self.api_token is not None:
-            return {"detail": f"API: {detail}" if detail else "API"}
-        return {"staff": self.staff, "detail": detail}
+            fields["api_token"] = self.api_token
+        elif self.staff is not None:
+            fields["staff"] = self.staff
+        elif self.person is not None:
+            fields["person"] = self.person
+        else:
+            fields["actor"] = self.gateway or "system"
+        return fields
+
+
+SYSTEM = By()

@@ -75,6 +75,12 @@ def payment(p):
             "paid_at": when(p.paid_at), "created_at": when(p.created_at)}
 
 
+def refund(r):
+    return {"id": r.id, "payment_id": r.payment_id, "kind": r.kind, "amount": r.amount, "currency": r.currency,
+            "status": r.status, "reason": r.reason, "provider_ref": r.provider_ref, "origin": r.origin,
+            "created_at": when(r.created_at), "settled_at": when(r.settled_at)}
+
+
 def comment(c):
     return {"id": c.id, "document_id": c.document_id, "author_name": c.author_name,
             "author_type": "person" if c.person_id else "staff", "person_id": c.person_id,

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from peewee import prefetch
 
 from . import money
-from .models import Document, LineTax, Settings
+from .models import CREDIT_NOTE, Document, LineTax, Settings
 
 VERSION = 1
 BUSINESS_FIELDS = ("name", "tax_id", "address", "email", "phone", "website", "logo_hash")
@@ -29,12 +29,18 @@ def build(doc, settings=None):
                   "taxes": [[t.name, t.rate_bp] for t in x.line_taxes]} for x in lines]
     totals = money.compute_totals([(x["qty_milli"], x["unit_price"], x["discount_bp"],
                                     [tuple(t) for t in x["taxes"]]) for x in line_rows])
-    return {"version": VERSION,
+    data = {"version": VERSION,
             "business": {name: getattr(settings, name) or "" for name in BUSINESS_FIELDS},
             "contact": {name: getattr(contact, name) or "" for name in CONTACT_FIELDS},
             "lines": line_rows,
             "totals": {"subtotal": totals["subtotal"], "tax_total": totals["tax_total"],
                        "total": totals["total"], "taxes": [list(t) for t in totals["taxes"]]}}
+    if doc.kind == CREDIT_NOTE and doc.source_id:
+        # What a credit note must print: the invoice it rectifies, and why.
+        source = Document.get_by_id(doc.source_id)
+        data["rectifies"] = {"id": source.id, "number": source.number, "issue_date": str(source.issue_date)}
+        data["reason"] = doc.reason
+    return data
 
 
 def freeze(doc, settings=None):

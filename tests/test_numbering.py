@@ -16,6 +16,7 @@ from app.rules import Refused
 from tests.concurrency import race
 from tests.conftest import PG_URL, soup
 from tests.factories import make_contact, make_document, settings
+from tests.old_schema import insert
 
 YEAR = datetime.date.today().year
 
@@ -106,14 +107,13 @@ def test_the_migration_starts_each_series_after_the_numbers_given(tmp_path):
     runner = Runner(database, MIGRATIONS)
     runner.up("0002_contact_issue_mail")
     sql = database.execute_sql
-    with database.bind_ctx([Settings, Contact, Document]):
-        Settings.create(id=1, invoice_prefix="FA")
-        contact = Contact.create(name="C")
-        for kind, number, status in (("invoice", "FA-2025-0041", "paid"), ("invoice", "FA-2025-0007", "open"),
-                                     ("invoice", "FA-2026-0003", "open"), ("invoice", "FA-2026-0004", "draft"),
-                                     ("order", "SO-2026-0012", "shipped"), ("invoice", "OLD-77", "open")):
-            Document.create(contact=contact, kind=kind, number=number, status=status,
-                            issue_date=datetime.date(2026, 1, 2), currency="EUR")
+    insert(database, Settings, id=1, invoice_prefix="FA")
+    contact = insert(database, Contact, name="C")
+    for kind, number, status in (("invoice", "FA-2025-0041", "paid"), ("invoice", "FA-2025-0007", "open"),
+                                 ("invoice", "FA-2026-0003", "open"), ("invoice", "FA-2026-0004", "draft"),
+                                 ("order", "SO-2026-0012", "shipped"), ("invoice", "OLD-77", "open")):
+        insert(database, Document, contact=contact, kind=kind, number=number, status=status,
+               issue_date=datetime.date(2026, 1, 2), currency="EUR")
     runner.up()
     series = {(k, c, y): (n, last) for k, c, y, n, last in
               sql("SELECT kind, code, year, next_n, last_used FROM number_series").fetchall()}

@@ -111,17 +111,16 @@ def test_the_migration_freezes_documents_issued_before_it(tmp_path):
     runner = Runner(database, MIGRATIONS)
     runner.up("0003_number_series")
     import datetime
-    models = [Settings, Contact, Document, DocumentLine, LineTax]
-    with database.bind_ctx(models):
-        Settings.insert(id=1, name="Biz", address="Street 1").execute()
-        contact = Contact.create(name="Cliente", tax_id="X1")
-        for status in ("open", "draft"):
-            doc = Document.insert(contact=contact, kind="invoice", number="F-1" if status == "open" else "",
-                                  status=status, issue_date=datetime.date(2026, 1, 2), currency="EUR",
-                                  subtotal=1000, tax_total=210, total=1210).execute()
-            line = DocumentLine.create(document=doc, position=0, description="Work", qty_milli=1000,
-                                       unit_price=1000, discount_bp=0, net=1000)
-            LineTax.create(line=line, name="IVA", rate_bp=2100)
+    from tests.old_schema import insert
+    insert(database, Settings, id=1, name="Biz", address="Street 1")
+    contact = insert(database, Contact, name="Cliente", tax_id="X1")
+    for status in ("open", "draft"):
+        doc = insert(database, Document, contact=contact, kind="invoice", number="F-1" if status == "open" else "",
+                     status=status, issue_date=datetime.date(2026, 1, 2), currency="EUR",
+                     subtotal=1000, tax_total=210, total=1210)
+        line = insert(database, DocumentLine, document=doc, position=0, description="Work", qty_milli=1000,
+                      unit_price=1000, discount_bp=0, net=1000)
+        insert(database, LineTax, line=line, name="IVA", rate_bp=2100)
     runner.up()
     rows = dict(database.execute_sql("SELECT status, snapshot FROM document").fetchall())
     assert rows["draft"] is None

@@ -7,8 +7,12 @@ A gateway (stripe_gw, paypal_gw, square_gw) knows how to
 - `parse_webhook(body, headers, url)`: verify a webhook (InvalidWebhook when it is not
   genuine) and say what it reports, as an Event carrying an Outcome;
 - `fetch(payment)`: ask for its own object: the server-side confirmation used when the person
-  returns and by the reconcile command.
-What a gateway reports is an Outcome; app/payments/service.py decides what it does to our rows.
+  returns and by the reconcile command;
+- `refund(payment, refund)`: give back `refund.amount` of a captured payment, sending the
+  Refund row's idempotency key; answers a RefundOutcome.
+What a gateway reports is an Outcome (a checkout) or a RefundOutcome (money given back: a
+refund, a dispute, a chargeback); app/payments/service.py and app/refunds.py decide what they
+do to our rows.
 
 Keys are entered once by staff (models.GatewayConfig, one set for test and one for live) and
 environment variables override them (STRIPE_SECRET_KEY...; STRIPE_MODE fixes the mode).
@@ -58,6 +62,21 @@ class Outcome:
     claims: dict = field(default_factory=dict)   # what the object says it pays for (our metadata)
 
 
+REFUND, DISPUTE_OPENED, DISPUTE_WON, CHARGEBACK = "refund", "dispute_opened", "dispute_won", "chargeback"
+
+
+@dataclass
+class RefundOutcome:
+    """What a gateway says about money given back on one of our payments."""
+    kind: str                  # REFUND, DISPUTE_OPENED, DISPUTE_WON, CHARGEBACK (money taken back)
+    ref: str                   # the gateway's refund, dispute or reversal id
+    payment_ref: str           # finds our Payment: its provider_payment_ref (or provider_ref)
+    status: str = PAID         # refunds: PAID (done), PENDING, FAILED
+    amount: int = None         # minor units
+    currency: str = ""
+    reason: str = ""
+
+
 @dataclass
 class Event:
     """A verified webhook."""
@@ -65,6 +84,7 @@ class Event:
     kind: str
     payload: str
     outcome: Outcome = None    # None: an event we do not act on
+    refund: RefundOutcome = None
 
 
 @dataclass
@@ -97,6 +117,10 @@ class Gateway(ABC):
     @abstractmethod
     def fetch(self, payment):
         """Each gateway module implements this."""
+
+    def refund(self, payment, refund):
+        """Give back refund.amount of the payment; a gateway that cannot says so."""
+        raise GatewayError(f"{self.name} refunds are not supported")
 
     def recent(self, since):
         """Outcomes of the checkouts or payments made since `since` (naive UTC), for reconcile;

@@ -14,6 +14,7 @@ The rules (DESIGN.md, "Payments"):
   and the money is never silently dropped.
 """
 import datetime
+import json
 import logging
 import time
 import uuid
@@ -21,7 +22,7 @@ import uuid
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from .. import payments, webhooks
+from .. import documents, payments, refunds, webhooks
 from ..db import db
 from ..labels import KIND_LABELS
 from ..models import (Activity, Document, Payment, PaymentAllocation, PaymentEvent, Person,
@@ -126,10 +127,14 @@ def handle_event(gateway_name, event):
             with db.atomic():
                 row = PaymentEvent.create(
                     gateway=gateway_name, event_id=event.id[:120], kind=event.kind[:80], payload=event.payload,
-                    amount=outcome.amount if outcome else None, currency=(outcome.currency if outcome else "")[:3])
+                    amount=(outcome or event.refund).amount if (outcome or event.refund) else None,
+                    currency=((outcome or event.refund).currency if (outcome or event.refund) else "")[:3])
         except IntegrityError:
             return "duplicate"   # the same event, delivered twice at once: the other one applies it
-        payment, result = settle(gateway_name, outcome) if outcome else (None, "ignored")
+        if event.refund is not None:
+            payment, result = refunds.from_gateway(gateway_name, event.refund)
+        else:
+            payment, result = settle(gateway_name, outcome) if outcome else (None, "ignored")
         (PaymentEvent.update(outcome=result[:300], payment=payment.id if payment else None)
          .where(PaymentEvent.id == row.id).execute())
     return result
@@ -255,8 +260,11 @@ def _apply(payment):
             short.append(doc.number)
         if applied:
             Activity.record("payment_succeeded", person=payment.person_id, contact=doc.contact_id,
-                            document=doc,
-                            detail=f"{payment.gateway} {amount_input(applied, payment.currency)} {payment.currency}")
+                            document=doc, actor=payment.gateway,
+                            detail=f"{payment.gateway} {amount_input(applied, payment.currency)} {payment.currency}",
+                            data=json.dumps({"payment": payment.id, "amount": applied, "amount_paid": doc.amount_paid,
+                                             "status": doc.status, "gateway": payment.gateway}))
+            documents.paid_in_full(doc)
     webhooks.emit("payment.succeeded", webhooks.payment_data(payment))   # to the business's software
     _send_receipt(payment)
     if short:

@@ -1,14 +1,16 @@
 """Translated names for statuses and kinds, shared by the portal, the back-office and PDFs."""
 from flask_babel import lazy_gettext as _l
 
-KIND_LABELS = {"invoice": _l("Invoice"), "quote": _l("Quote"), "order": _l("Sales order")}
-KIND_PLURALS = {"invoice": _l("Invoices"), "quote": _l("Quotes"), "order": _l("Sales orders")}
+KIND_LABELS = {"invoice": _l("Invoice"), "quote": _l("Quote"), "order": _l("Sales order"),
+               "credit_note": _l("Credit note")}
+KIND_PLURALS = {"invoice": _l("Invoices"), "quote": _l("Quotes"), "order": _l("Sales orders"),
+                "credit_note": _l("Credit notes")}
 
 STATUS_LABELS = {
     "draft": _l("Draft"), "paid": _l("Paid"), "void": _l("Void"), "accepted": _l("Accepted"),
     "declined": _l("Declined"), "confirmed": _l("Confirmed"), "shipped": _l("Shipped"),
     "delivered": _l("Delivered"), "cancelled": _l("Cancelled"), "overdue": _l("Overdue"),
-    "expired": _l("Expired"),
+    "expired": _l("Expired"), "issued": _l("Issued"), "credited": _l("Credited"),
 }
 OPEN_LABELS = {"invoice": _l("Pending payment"), "quote": _l("Awaiting approval"),
                "order": _l("Placed")}
@@ -33,6 +35,7 @@ def init_app(app):
     app.jinja_env.globals.update(status_label=status_label, KIND_LABELS=KIND_LABELS,
                                  KIND_PLURALS=KIND_PLURALS, TRANSITION_LABELS=TRANSITION_LABELS,
                                  STATUS_FILTER_LABELS=STATUS_FILTER_LABELS, ACTIVITY_LABELS=ACTIVITY_LABELS,
+                                 AUDIT_LABELS=AUDIT_LABELS,
                                  STATUS_LABELS_ALL=STATUS_LABELS)
 
 
@@ -50,5 +53,20 @@ ACTIVITY_LABELS = {
     "status_open": _l("issued"), "payment_manual": _l("payment received"),
     "payment_succeeded": _l("paid online"), "comment": _l("new comment"),
     "quote_accepted": _l("quote accepted"), "quote_declined": _l("quote declined"),
-    "order_placed": _l("order placed"),
+    "order_placed": _l("order placed"), "credit_note_issued": _l("credit note issued"),
+    "payment_reversed": _l("payment reversed"), "refund_succeeded": _l("refunded"),
+}
+
+# The audit trail of a document (staff page, API), in staff's words.
+AUDIT_LABELS = {
+    "status_open": _l("Issued"), "status_issued": _l("Issued"), "status_void": _l("Voided"),
+    "status_confirmed": _l("Confirmed"), "status_shipped": _l("Marked shipped"),
+    "status_delivered": _l("Marked delivered"), "status_cancelled": _l("Cancelled"),
+    "credit_note_issued": _l("Credit note issued"), "payment_manual": _l("Payment recorded"),
+    "payment_succeeded": _l("Paid online"), "payment_reversed": _l("Payment reversed"),
+    "refund_requested": _l("Refund requested"), "refund_succeeded": _l("Refunded"),
+    "refund_failed": _l("Refund failed"), "chargeback": _l("Chargeback"),
+    "dispute_opened": _l("Payment disputed"), "dispute_closed": _l("Dispute closed"),
+    "quote_accepted": _l("Quote accepted"), "quote_declined": _l("Quote declined"),
+    "order_placed": _l("Order placed"),
 }

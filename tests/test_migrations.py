@@ -54,7 +54,8 @@ def test_credit_notes_migration_keeps_lines_payments_and_history(old_database):
 
     runner.up()
 
-    count = lambda table: database.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    def count(table):
+        return database.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     assert {t: count(t) for t in ("document", "document_line", "line_tax", "payment", "payment_allocation",
                                   "comment", "activity")} == {
         "document": 1, "document_line": 1, "line_tax": 1, "payment": 1, "payment_allocation": 1,

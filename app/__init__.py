@@ -33,6 +33,8 @@ def create_app(test_config=None):
     app.jinja_env.lstrip_blocks = True
 
     init_db(app.config["DATABASE_URL"])
+    from . import sealed
+    sealed.init_app(app)
     _per_request_connection(app)
     csrf.init_app(app)
 

@@ -22,6 +22,9 @@ def from_env(instance_path):
     return {
         "PORTAL_ENV": portal_env,
         "SECRET_KEY": env("SECRET_KEY", ""),
+        # Fernet keys that encrypt gateway keys and webhook secrets at rest (app/sealed.py);
+        # comma-separated, the first encrypts. Empty: a key derived from SECRET_KEY.
+        "PORTAL_ENCRYPTION_KEY": env("PORTAL_ENCRYPTION_KEY", ""),
         "DATABASE_URL": env("DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "portal.db")),
         "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "MAIL_BACKEND": env("MAIL_BACKEND", "console" if portal_env == "development" else "smtp"),

@@ -13,6 +13,7 @@ from peewee import (JOIN, BigIntegerField, BlobField, BooleanField, CharField, C
 
 from . import money
 from .db import compiled, db, is_sqlite
+from .sealed import SealedTextField
 
 
 def utcnow():
@@ -1260,7 +1261,7 @@ class WebhookEndpoint(BaseModel):
     """A URL of the business's other software that receives signed events."""
     url = CharField(max_length=500)
     description = CharField(max_length=200, default="")
-    secret = CharField(max_length=80)         # signs deliveries; needed in clear to sign
+    secret = SealedTextField()                # signs deliveries: kept encrypted, opened to sign
     events = CharField(max_length=400)        # comma list from WEBHOOK_EVENTS
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
@@ -1331,15 +1332,16 @@ class GatewayConfig(BaseModel):
     gateway = CharField(max_length=10, unique=True, constraints=[
         Check("gateway IN ('stripe', 'paypal', 'square')")])
     mode = CharField(max_length=4, default="test", constraints=[Check("mode IN ('test', 'live')")])
-    test_credentials = TextField(default="{}")   # JSON {field: value}
-    live_credentials = TextField(default="{}")
+    # JSON {field: value}, encrypted at rest (app/sealed.py): a backup holds no live key.
+    test_credentials = SealedTextField(default="{}")
+    live_credentials = SealedTextField(default="{}")
     updated_at = DateTimeField(default=utcnow)
     updated_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
 
     def credentials(self, mode):
         try:
             data = json.loads(self.live_credentials if mode == "live" else self.test_credentials)
-        except ValueError:
+        except ValueError:   # includes a value no configured key opens (read as "")
             return {}
         return {k: v for k, v in data.items() if isinstance(v, str) and v} if isinstance(data, dict) else {}
 

@@ -273,6 +273,12 @@ def deliver(job):
     if not endpoint.active:
         _finish(delivery, "failed", None, "The endpoint is disabled.")
         return
+    if not endpoint.secret:
+        # Its secret cannot be decrypted (the encryption key changed, app/sealed.py): an
+        # unsigned delivery would be refused, or worse, trusted. Staff roll the secret.
+        error = "The endpoint's signing secret cannot be read: roll its secret in the back-office."
+        _finish(delivery, "failed", None, error)
+        raise jobs.PermanentError(error)
     config = current_app.config
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                SIGNATURE_HEADER: signature_header(endpoint.secret, delivery.body),

@@ -17,12 +17,27 @@ def migrate_database():
         return Runner(db.obj, MIGRATIONS).up()
 
 
+def seal_secrets():
+    """Encrypt stored secrets still in clear (or sealed with an older key); needs the app."""
+    from .. import sealed
+    from ..models import GatewayConfig, WebhookEndpoint
+    with db.connection_context(), db.atomic():
+        return sealed.seal_stored([GatewayConfig, WebhookEndpoint])
+
+
 def init_app(app):
     @app.cli.command("migrate")
     def migrate_command():
         """Apply pending database migrations."""
         applied = migrate_database()
         click.echo("applied: " + ", ".join(applied) if applied else "database is up to date.")
+        if seal_secrets():
+            click.echo("stored gateway keys and webhook secrets are now encrypted.")
+
+    @app.cli.command("reseal")
+    def reseal_command():
+        """Encrypt stored secrets again with the first key of PORTAL_ENCRYPTION_KEY (after a rotation)."""
+        click.echo(f"sealed {seal_secrets()} stored secret(s) with the first key.")
 
     @app.cli.command("create-staff")
     @click.option("--email", required=True)

@@ -40,7 +40,8 @@ def create_app(test_config=None):
 
     from . import auth
     from . import labels
-    from .web import errors, i18n, limits, security
+    from .web import errors, i18n, ids, limits, security
+    ids.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
     security.init_app(app)

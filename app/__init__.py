@@ -73,7 +73,7 @@ def _job_handlers(app):
     app too, so it knows them all)."""
     from . import mail, webhooks
     mail.init_app(app)
-    jobs.handler("mail")(mail.deliver)
+    jobs.handler("mail", redact=mail.redact)(mail.deliver)
     jobs.handler(webhooks.JOB_KIND)(webhooks.deliver)
 
 

@@ -47,6 +47,7 @@ ABANDONED = "The worker stopped (killed or crashed) during the last allowed atte
 QUEUE_NAME = "portal"
 
 _handlers = {}
+_redactors = {}   # kind -> payload -> what the row keeps once the job is done
 _queue_lock = threading.Lock()
 
 
@@ -54,12 +55,15 @@ class PermanentError(Exception):
     """Raised by a handler when trying again cannot help (an address that does not exist)."""
 
 
-def handler(kind):
-    """Register the function that runs jobs of this kind."""
+def handler(kind, redact=None):
+    """Register the function that runs jobs of this kind. `redact(payload)` gives what the
+    row keeps once the job is done (a sent mail's body holds access links: backups must not)."""
     def register(fn):
         if _handlers.get(kind, fn) is not fn:
             raise ValueError(f"a handler for job kind {kind!r} is already registered")
         _handlers[kind] = fn
+        if redact is not None:
+            _redactors[kind] = redact
         return fn
     return register
 
@@ -133,7 +137,9 @@ def run_job(job_id):
         if not Job.fail(job.id, token, error, retry_at):
             log.warning("job %s: lease lost before recording the failure", job.id)
         return True
-    if not Job.finish(job.id, token, utcnow()):
+    redact = _redactors.get(job.kind)
+    kept = json.dumps(redact(job.data)) if redact else None
+    if not Job.finish(job.id, token, utcnow(), payload=kept):
         log.warning("job %s: lease lost before recording success; it may run again", job.id)
     return True
 

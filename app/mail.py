@@ -83,6 +83,15 @@ def send_mail(to, subject, text, html=None, reply_to=None):
     return jobs.enqueue("mail", payload)
 
 
+SENT_BODY = "[sent; the body is not kept]"
+
+
+def redact(payload):
+    """What a sent mail's job row keeps: who, what subject; not the body, which may hold a
+    single-use access or reset link that every backup would otherwise carry."""
+    return {**payload, "text": SENT_BODY, "html": None}
+
+
 def _address(value):
     value = str(value).strip()
     _, addr = email.utils.parseaddr(value)

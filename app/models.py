@@ -1192,10 +1192,13 @@ class Job(BaseModel):
         return (cls.id == job_id) & (cls.status == "running") & (cls.lock_token == token)
 
     @classmethod
-    def finish(cls, job_id, token, now):
-        """Mark done, only if we still hold the lease (False: another worker took it over)."""
-        return cls.update(status="done", done_at=now, locked_until=None, lock_token="").where(
-            cls._leased(job_id, token)).execute() == 1
+    def finish(cls, job_id, token, now, payload=None):
+        """Mark done, only if we still hold the lease (False: another worker took it over);
+        `payload`, when given, replaces what the row keeps (in the same UPDATE)."""
+        changes = {"status": "done", "done_at": now, "locked_until": None, "lock_token": ""}
+        if payload is not None:
+            changes["payload"] = payload
+        return cls.update(changes).where(cls._leased(job_id, token)).execute() == 1
 
     @classmethod
     def fail(cls, job_id, token, error, retry_at=None):

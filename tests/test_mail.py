@@ -315,3 +315,20 @@ def test_worker_command_delivers_mail(app, smtp, tmp_path):
     assert [m.rcpt_tos for m in smtp.messages] == [["swept@example.com"], ["rung@example.com"]], output
     assert Job.get_by_id(swept.id).status == "done" and Job.get_by_id(rung.id).status == "done"
     assert proc.returncode == 0, output
+
+
+def test_a_sent_mail_keeps_no_link_in_the_database(app, outbox):
+    """The access link is in the mail that arrived and nowhere in the job rows (backups)."""
+    from app import tokens
+    from app.models import Job
+    from tests.factories import make_contact, make_person
+    person = make_person(contact=make_contact(portal_enabled=True), email="ana@ruiz.example")
+    with app.app_context():
+        token, _link = tokens.send_link(person, "access")
+    job = Job.get(Job.kind == "mail")
+    assert token in job.payload                     # waiting to be sent, it must hold the body
+    arrived = outbox()
+    assert any(token in m.text for m in arrived)
+    job = Job.get_by_id(job.id)
+    assert job.status == "done" and token not in job.payload
+    assert job.data["to"] == ["ana@ruiz.example"] and job.data["subject"]

@@ -1352,5 +1352,6 @@ class GatewayConfig(BaseModel):
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
-          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion]
+          WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion,
+          Refund]
 

@@ -74,6 +74,7 @@ def up(migrator, db):
                 table_name = "refund"
         db.create_tables([Refund])
         db.execute_sql("CREATE INDEX refund_payment_id ON refund (payment_id)")
+        db.execute_sql("CREATE INDEX refund_created_by_id ON refund (created_by_id)")
         db.execute_sql("CREATE UNIQUE INDEX refund_gateway_provider_ref ON refund (gateway, provider_ref) "
                        "WHERE (provider_ref != '')")
 

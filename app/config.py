@@ -1,5 +1,7 @@
 """Configuration read from environment variables; every name is documented in README.md."""
 import os
+import re
+from urllib.parse import urlsplit
 
 # Keys that appear in docs, examples and tutorials: refusing them outside development
 # stops a copy-pasted deployment from signing sessions with a public secret.
@@ -27,6 +29,10 @@ def from_env(instance_path):
         "PORTAL_ENCRYPTION_KEY": env("PORTAL_ENCRYPTION_KEY", ""),
         "DATABASE_URL": env("DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "portal.db")),
         "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "BASE_URL_GIVEN": bool(env("BASE_URL")),
+        # Host headers served (comma list); empty: the host of BASE_URL, and localhost for
+        # health checks on the machine itself. Others get 400: links are never built from them.
+        "TRUSTED_HOSTS_LIST": env("TRUSTED_HOSTS", ""),
         "MAIL_BACKEND": env("MAIL_BACKEND", "console" if portal_env == "development" else "smtp"),
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(env("SMTP_PORT", "25")),
@@ -87,11 +93,38 @@ def from_env(instance_path):
 def check(config):
     """Refuse to start with settings that would be unsafe in production."""
     if config["PORTAL_ENV"] != "development" and not config.get("TESTING"):
-        if config["SECRET_KEY"].strip().lower() in WELL_KNOWN_KEYS or len(config["SECRET_KEY"]) < 16:
+        if weak_secret(config["SECRET_KEY"]):
             raise RuntimeError(
-                "SECRET_KEY is empty, too short or a well-known value. Set SECRET_KEY to a long "
-                "random string (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+                "SECRET_KEY is empty, too short, too simple or a well-known value. Set SECRET_KEY to a "
+                "long random string (python3 -c 'import secrets; print(secrets.token_hex(32))'), "
                 "or PORTAL_ENV=development on a developer machine.")
+        if not config.get("BASE_URL_GIVEN"):
+            raise RuntimeError("BASE_URL is not set: it is the address in every mail and payment return "
+                               "(for example BASE_URL=https://portal.example.com).")
+        parts = urlsplit(config["BASE_URL"])
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+                or parts.query or parts.fragment:
+            raise RuntimeError(f"BASE_URL must be like https://portal.example.com, not {config['BASE_URL']!r}.")
+    config["TRUSTED_HOSTS"] = trusted_hosts(config)
+
+
+def weak_secret(key):
+    """A key a guess or a dictionary could find: short, well known, one character repeated,
+    few distinct characters, or a word followed by digits (password2026password)."""
+    key = key.strip()
+    if len(key) < 16 or key.lower() in WELL_KNOWN_KEYS or len(set(key)) < 8:
+        return True
+    return bool(re.fullmatch(r"([A-Za-z]+[0-9]*)\1*|[0-9]+[A-Za-z]+", key)) and len(key) < 40
+
+
+def trusted_hosts(config):
+    """The Host headers Flask serves (its TRUSTED_HOSTS); None, any, in tests and development."""
+    listed = [h.strip() for h in config.get("TRUSTED_HOSTS_LIST", "").split(",") if h.strip()]
+    if listed:
+        return listed
+    if config["PORTAL_ENV"] == "development" or config.get("TESTING"):
+        return None
+    return [urlsplit(config["BASE_URL"]).hostname, "localhost", "127.0.0.1"]
 
 
 def development_key(instance_path):

@@ -69,3 +69,55 @@ def test_cli_create_staff_then_sign_in_then_reset(runner, browser):
                           input="another long password\nanother long password\n")
     assert again.exit_code == 0 and StaffUser.select().count() == 1
     assert StaffUser.get().session_version == user.session_version + 1   # old sessions end
+
+
+def production(monkeypatch, tmp_path, **env):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///" + str(tmp_path / "p.db"))
+    for name in ("BASE_URL", "TRUSTED_HOSTS", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return create_app
+
+
+GOOD_KEY = "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
+
+
+@pytest.mark.parametrize("key", ["aaaaaaaaaaaaaaaa", "password12345678", "Summer2026Summer2026",
+                                 "abababababababababab"])
+def test_refuses_a_secret_key_of_low_variety(monkeypatch, tmp_path, key):
+    make = production(monkeypatch, tmp_path, SECRET_KEY=key, BASE_URL="https://portal.example.com")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        make()
+
+
+@pytest.mark.parametrize("base_url", [None, "portal.example.com", "ftp://portal.example.com", "https://",
+                                      "https://portal.example.com/x?y=1"])
+def test_production_needs_a_real_base_url(monkeypatch, tmp_path, base_url):
+    env = {"SECRET_KEY": GOOD_KEY, **({"BASE_URL": base_url} if base_url else {})}
+    with pytest.raises(RuntimeError, match="BASE_URL"):
+        production(monkeypatch, tmp_path, **env)()
+
+
+def test_production_serves_only_its_own_host_and_locks_the_session_cookie(monkeypatch, tmp_path):
+    app = production(monkeypatch, tmp_path, SECRET_KEY=GOOD_KEY, BASE_URL="https://portal.example.com")()
+    from app.cli import migrate_database
+    migrate_database()
+    client = app.test_client()
+    assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
+    resp = client.get("/login", base_url="https://portal.example.com")
+    assert resp.status_code == 200
+    cookie = resp.headers.get("Set-Cookie", "")
+    assert cookie.startswith("__Host-portal=") and "Secure" in cookie and "Path=/" in cookie
+    assert "Domain" not in cookie
+    assert client.get("/login", base_url="http://127.0.0.1:8000").status_code == 200   # checks on the machine
+    db.close()
+
+
+def test_private_pages_are_never_stored_and_keep_their_opener(client, auth):
+    person = auth.login_new_person()
+    for resp in (client.get("/login"), person.get("/"), client.get("/does-not-exist")):
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert resp.headers["Cross-Origin-Opener-Policy"] == "same-origin"

@@ -6,6 +6,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
+from werkzeug.exceptions import SecurityError
 
 from ..config import LANGUAGES
 
@@ -20,6 +21,13 @@ def init_app(app):
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return _page(400, _("This form has expired"), _("Go back, reload the page and try again."))
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(exc):
+        # A Host header this site does not serve (TRUSTED_HOSTS): no page of ours, whose links
+        # would be built for that host, and nothing that needs the URL adapter it lacks.
+        log.info("refused Host header %r from %s", request.environ.get("HTTP_HOST", "")[:100], request.remote_addr)
+        return "Bad request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(400)
     def bad_request(exc):

@@ -13,6 +13,11 @@ def init_app(app):
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=https, REMEMBER_COOKIE_HTTPONLY=True,
                       REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=https)
+    if https:
+        # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for "/" and
+        # for this exact host: a sibling subdomain cannot plant or overwrite a session.
+        app.config.update(SESSION_COOKIE_NAME="__Host-portal", SESSION_COOKIE_PATH="/",
+                          SESSION_COOKIE_DOMAIN=None)
 
     @app.after_request
     def _headers(response):
@@ -21,11 +26,14 @@ def init_app(app):
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if https:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.endpoint != "static" and "Cache-Control" not in h:
-            # Pages show a customer's private data: never keep them in shared caches.
-            h["Cache-Control"] = "private, no-cache"
+            # Pages show a customer's private data: no cache keeps them, not even the
+            # browser's (the back button after signing out on a shared computer). Answers that
+            # may be kept say so themselves (the logo by its hash, a PDF by its ETag).
+            h["Cache-Control"] = "no-store"
         return response
 
 

@@ -1216,6 +1216,14 @@ class Job(BaseModel):
         return cls.update(changes).where(cls._leased(job_id, token)).execute() == 1
 
     @classmethod
+    def hand_back(cls, job_id, token, now):
+        """A stopping worker gives back a job it could not finish: due again at once, and the
+        attempt it had begun not counted (it was cut short, not failed)."""
+        return (cls.update(status="pending", run_after=now, locked_until=None, lock_token="",
+                           attempts=cls.attempts - 1)
+                .where(cls._leased(job_id, token) & (cls.attempts > 0)).execute() == 1)
+
+    @classmethod
     def fail_abandoned(cls, now, error):
         """Running jobs whose worker died on their last allowed attempt: failed, for staff."""
         return (cls.update(status="failed", last_error=error, locked_until=None, lock_token="")

@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from . import config as config_module
-from . import jobs
+from . import jobs, logs
 from .db import db, init_db, is_sqlite
 
 csrf = CSRFProtect()
@@ -20,6 +20,8 @@ def create_app(test_config=None):
     if test_config:
         app.config.from_mapping(test_config)
     config_module.check(app.config)
+    if not app.testing:
+        logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SECRET_KEY"] and app.config["PORTAL_ENV"] == "development":
         app.config["SECRET_KEY"] = config_module.development_key(app.instance_path)
@@ -35,6 +37,8 @@ def create_app(test_config=None):
     init_db(app.config["DATABASE_URL"])
     from . import sealed
     sealed.init_app(app)
+    from .web import observe
+    observe.init_app(app)   # first: the request id is there for everything else
     _per_request_connection(app)
     csrf.init_app(app)
 
@@ -56,8 +60,8 @@ def create_app(test_config=None):
     for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp, comments.bp, quotes.bp,
                       catalog.bp, cart.bp, checkout.bp):
         app.register_blueprint(blueprint)
-    from .views import payment_webhooks, payments
-    for blueprint in (payments.bp, payment_webhooks.bp):
+    from .views import health, payment_webhooks, payments
+    for blueprint in (payments.bp, payment_webhooks.bp, health.bp):
         app.register_blueprint(blueprint)
     staff.register(app)
     from . import api
@@ -80,7 +84,8 @@ def _job_handlers(app):
 def _per_request_connection(app):
     @app.before_request
     def _connect():
-        if request.endpoint != "static":
+        # /healthz answers without the database; /readyz connects itself, to say when it cannot.
+        if request.endpoint not in ("static", "health.healthz", "health.readyz"):
             db.connect(reuse_if_open=True)
 
     @app.teardown_request

@@ -50,6 +50,8 @@ def from_env(instance_path):
         # Seconds a stopping worker gives its jobs in hand before handing them back; below
         # systemd's TimeoutStopSec (README), above what a mail takes.
         "WORKER_STOP_GRACE": int(env("WORKER_STOP_GRACE", "20")),
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO").upper(),
+        "LOG_FORMAT": env("LOG_FORMAT", "text").lower(),
         "BABEL_DEFAULT_LOCALE": env("DEFAULT_LANGUAGE", "en"),
         "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Madrid"),
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024))),
@@ -108,6 +110,10 @@ def check(config):
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
                 or parts.query or parts.fragment:
             raise RuntimeError(f"BASE_URL must be like https://portal.example.com, not {config['BASE_URL']!r}.")
+    if config["LOG_LEVEL"] not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise RuntimeError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {config['LOG_LEVEL']!r}.")
+    if config["LOG_FORMAT"] not in ("text", "json"):
+        raise RuntimeError(f"LOG_FORMAT must be text or json, not {config['LOG_FORMAT']!r}.")
     config["TRUSTED_HOSTS"] = trusted_hosts(config)
 
 

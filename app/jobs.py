@@ -33,9 +33,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from huey import RedisHuey, SqliteHuey, crontab
 
-from . import unit
+from . import logs, unit
 from .db import db
-from .models import Job, utcnow
+from .models import Heartbeat, Job, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,9 @@ def enqueue(kind, payload, run_after=None, max_attempts=None):
         raise LookupError(f"no handler for job kind {kind!r} (registered in create_app)")
     if run_after is not None and run_after.tzinfo is not None:
         run_after = run_after.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    rid = logs.request_id()
+    if rid and isinstance(payload, dict):
+        payload = {**payload, "request_id": rid}   # the job's log lines name the request that queued it
     fields = {"kind": kind, "payload": json.dumps(payload), "run_after": run_after or utcnow()}
     if max_attempts:
         fields["max_attempts"] = max_attempts
@@ -130,6 +133,8 @@ def run_job(job_id):
 
 
 def _run_claimed(job, token):
+    data = job.data
+    logs.set_request_id(data.get("request_id") if isinstance(data, dict) else None)
     try:
         fn = _handlers.get(job.kind)
         if fn is None:
@@ -149,6 +154,8 @@ def _run_claimed(job, token):
     kept = json.dumps(redact(job.data)) if redact else None
     if not Job.finish(job.id, token, utcnow(), payload=kept):
         log.warning("job %s: lease lost before recording success; it may run again", job.id)
+    else:
+        log.info("job %s (%s) done, attempt %s", job.id, job.kind, job.attempts)
     return True
 
 
@@ -242,6 +249,7 @@ def _make_queue(app):
     @huey.periodic_task(crontab(minute="*"), name="sweep")
     def sweep_task():
         with app.app_context(), connection():
+            Heartbeat.beat("worker", utcnow())   # /readyz: a worker is alive
             ran = run_due(limit=SWEEP_LIMIT)
         if ran:
             log.info("sweep ran %s job(s)", ran)
@@ -255,9 +263,6 @@ def run_worker(app, workers=2, max_delay=1.0):
     if queue.huey.immediate:
         raise click.UsageError("HUEY_IMMEDIATE is on: jobs run inside the web process, "
                                "so there is nothing for a worker to do.")
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # SIGTERM (what systemd sends) stops gracefully: no new job is taken, the jobs in hand get
     # WORKER_STOP_GRACE seconds to finish, and what is still unfinished then is handed back at
     # once. A second SIGTERM, or SIGINT, stops at once (and hands back too).

@@ -1237,6 +1237,13 @@ class Job(BaseModel):
                 .where((cls.id == job_id) & (cls.status == "failed")).execute()) == 1
 
     @classmethod
+    def oldest_due(cls, now):
+        """When the longest-waiting due pending job came due, or None."""
+        first = (cls.select(cls.run_after).where((cls.status == "pending") & (cls.run_after <= now))
+                 .order_by(cls.run_after).first())
+        return first.run_after if first else None
+
+    @classmethod
     def counts(cls):
         from peewee import fn
         counts = dict.fromkeys(cls.STATUSES, 0)
@@ -1362,9 +1369,26 @@ class GatewayConfig(BaseModel):
         return {k: v for k, v in data.items() if isinstance(v, str) and v} if isinstance(data, dict) else {}
 
 
+
+class Heartbeat(BaseModel):
+    """When a long-running process last showed it was alive (the worker, every minute), for
+    /readyz: one row per process kind, shared by every server of the installation."""
+    name = CharField(max_length=40, primary_key=True)
+    seen_at = DateTimeField()
+
+    @classmethod
+    def beat(cls, name, now):
+        (cls.insert(name=name, seen_at=now)
+         .on_conflict(conflict_target=[cls.name], update={cls.seen_at: now}).execute())
+
+    @classmethod
+    def last(cls, name):
+        row = cls.get_or_none(cls.name == name)
+        return row.seen_at if row else None
+
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
           WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion,
-          Refund]
+          Refund, Heartbeat]
 

@@ -61,6 +61,11 @@ def from_http_exception(exc):
     headers = {}
     if status == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)
+    if status in (401, 403, 429):
+        from flask import request
+        import logging
+        logging.getLogger("portal.api").info("API %s for %s %s ip=%s", status, request.method,
+                                             request.url_rule.rule if request.url_rule else "-", request.remote_addr)
     if status == 429:
         limit = getattr(exc, "limit", None)
         try:

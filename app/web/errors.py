@@ -45,8 +45,16 @@ def init_app(app):
     def too_large(exc):
         return _page(413, _("That upload is too large"), _("Choose a smaller file and try again."))
 
+    @app.errorhandler(403)
+    def forbidden(exc):
+        log.info("refused %s %s ip=%s", request.method, request.url_rule.rule if request.url_rule else "-",
+                 request.remote_addr)
+        return _page(403, _("Page not found"), _("This page does not exist, or you do not have access to it."))
+
     @app.errorhandler(429)
     def too_many(exc):
+        log.info("rate limit hit: %s %s ip=%s (%s)", request.method,
+                 request.url_rule.rule if request.url_rule else "-", request.remote_addr, exc.description)
         return _page(429, _("Too many attempts"),
                      _("For your security, please wait a few minutes before trying again."))
 

@@ -1,4 +1,6 @@
 """Staff sign-in and sign-out."""
+import logging
+
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
@@ -9,6 +11,7 @@ from ...web.security import safe_next
 from . import load_staff
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("portal.staff")
 
 
 @bp.get("/login")
@@ -29,6 +32,7 @@ def login_submit():
     user = StaffUser.get_or_none(StaffUser.email == email) if email else None
     valid = verify_password(user.password_hash if user else None, password)
     if not (user and valid and user.active):
+        log.info("staff sign-in failed ip=%s", request.remote_addr)
         form.errors.setdefault("password", _("That email and password do not match an active staff account."))
         return render_template("staff/login.html", form=form), 422
     session.clear()  # a new session at sign-in: nothing from before carries over
@@ -36,6 +40,7 @@ def login_submit():
     session.permanent = True
     StaffUser.update(last_login_at=utcnow()).where(StaffUser.id == user.id).execute()
     Activity.record("staff_login", staff=user)
+    log.info("staff sign-in staff=%s ip=%s", user.id, request.remote_addr)
     return redirect(safe_next(request.form.get("next"), url_for("staff.contacts.index")), 303)
 
 

@@ -31,6 +31,7 @@ RELEASED = {
     "0005_credit_notes_refunds_audit.py": "8736ab167f216e7a45dc1a73236d512b4824489fbb686fc5c3190178c56a9ff8",
     "0006_sealed_secrets.py": "fb2a9ea1ec7c16ba901eaf58ab8ae08eab262102fb944ac0ac696130d023c442",
     "0007_payment_processing.py": "ce78426578617037c058b34df479afc6dcf7a11bc61fcb5c723a354e591ebfc4",
+    "0008_heartbeat.py": "25cde349f21d1c3ffcc6e27e963bb99a466d5742bb1bd6686cfb994b559bef8f",
 }
 EARLY = Path(__file__).parent / "early_migrations"
 

@@ -8,7 +8,8 @@ import re
 from flask_babel import lazy_gettext as _l
 from peewee import fn
 
-from .models import Contact
+from . import tokens
+from .models import Contact, Person
 from .rules import Refused
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
@@ -51,9 +52,28 @@ def create(values, allow_duplicate_tax_id=False):
 
 
 def update(contact, values, allow_duplicate_tax_id=False):
-    """Change a contact's fields; the same tax id rule as create()."""
+    """Change a contact's fields; the same tax id rule as create(). Access turned off or the
+    contact archived closes its people's access (close_access)."""
     _check_tax_id(values, contact, allow_duplicate=allow_duplicate_tax_id)
+    closing = ((values.get("portal_enabled") is False and contact.portal_enabled)
+               or (values.get("archived") is True and not contact.archived))
     Contact.update(values).where(Contact.id == contact.id).execute()
+    if closing:
+        close_access(contact)
     for key, value in values.items():
         setattr(contact, key, value)
     return contact
+
+
+def set_portal_access(contact, on):
+    """Turn the contact's portal access on or off; off closes its people's access."""
+    Contact.update(portal_enabled=on).where(Contact.id == contact.id).execute()
+    if not on:
+        close_access(contact)
+
+
+def close_access(contact):
+    """Off means off: every person of the contact is signed out on every device and their
+    unused links are cancelled, so turning access on again later revives none of them."""
+    for person in Person.select().where(Person.contact == contact.id):
+        tokens.revoke_all(person)

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from app import jobs
-from app.models import AccessLink, Person, PortalSession, utcnow
+from app.models import AccessLink, Contact, Person, PortalSession, utcnow
 from tests.conftest import Browser, soup
 from tests.factories import make_contact, make_person
 
@@ -210,6 +210,33 @@ def test_copied_cookie_is_refused_after_portal_access_revoked(app, staff):
         staff.post(f"/staff/contacts/{person.contact_id}/portal/off")
         assert not signed_in(browser)
     assert _copied_cookie_after(app, revoke).status_code == 302
+
+
+
+@pytest.mark.parametrize("how", ["portal switch", "contact form"])
+def test_access_off_then_on_leaves_old_sessions_and_links_dead(app, staff, mailbox, how):
+    """Off means off: switching it back on does not revive a copied cookie or an unused link."""
+    person = make_person(password=PASSWORD)
+    browser = Browser(app.test_client())
+    sign_in(browser, person.email)
+    cookie = browser.client.get_cookie("session").value
+    staff.get(f"/staff/contacts/{person.contact_id}")
+    assert staff.post(f"/staff/contacts/{person.contact_id}/people/{person.id}/send-link").status_code == 303
+    link = last_link(mailbox())
+    if how == "portal switch":
+        for state in ("off", "on"):
+            assert staff.post(f"/staff/contacts/{person.contact_id}/portal/{state}").status_code == 303
+    else:
+        for enabled in (False, True):
+            data = {"kind": "company", "name": person.contact.name, **({"portal_enabled": "on"} if enabled else {})}
+            assert staff.post(f"/staff/contacts/{person.contact_id}/edit", data).status_code == 303
+    assert Contact.get_by_id(person.contact_id).portal_enabled
+    thief = app.test_client()
+    thief.set_cookie("session", cookie, domain="localhost")
+    assert thief.get("/").status_code == 302
+    assert Browser(app.test_client()).get(link).status_code == 410
+    assert not signed_in(browser)
+    assert sign_in(Browser(app.test_client()), person.email).status_code == 303   # access is on again
 
 
 def test_sign_in_starts_a_new_session_id(app, browser):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from ...db import db
 from ...models import Activity, Contact, Person
-from ... import tokens
+from ... import contacts, tokens
 from . import staff_blueprint
 
 bp = staff_blueprint("access", "/contacts")
@@ -64,9 +64,12 @@ def sign_out_everywhere(contact_id, person_id):
 
 @bp.post("/<int:contact_id>/portal/<any(on,off):state>")
 def portal_access(contact_id, state):
-    """Turn the contact's portal access on or off; off takes effect on the next request."""
-    if not Contact.update(portal_enabled=(state == "on")).where(Contact.id == contact_id).execute():
+    """Turn the contact's portal access on or off; off signs its people out everywhere."""
+    contact = Contact.get_or_none(Contact.id == contact_id)
+    if contact is None:
         abort(404)
+    with db.atomic():
+        contacts.set_portal_access(contact, state == "on")
     Activity.record("portal_" + state, staff=g.staff, contact=contact_id)
     flash(_("Portal access is on.") if state == "on" else _("Portal access is off."), "success")
     return redirect(url_for("staff.contacts.show", contact_id=contact_id), 303)

@@ -14,17 +14,25 @@ $(VENV)/bin/activate:
 # Installs come from a lock file (every package pinned, dependencies included), then the project
 # itself without dependencies. `pip check` fails when setup.cfg asks for something the lock lacks:
 # run `make lock` after changing a requirement.
-install: $(VENV)/bin/activate system-deps
+# A stamp file per lock: packages are installed again only when setup.cfg or the lock changed
+# (`make run` restarts in a second, not ten). `make clean` or deleting .venv starts afresh.
+install: system-deps $(VENV)/.installed-run
+	$(MAKE) -s translations
+
+install-test: system-deps-test $(VENV)/.installed-test
+	$(MAKE) -s translations
+
+$(VENV)/.installed-run: $(VENV)/bin/activate setup.cfg requirements.lock
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m pip check
-	$(MAKE) -s translations
+	touch $@
 
-install-test: $(VENV)/bin/activate system-deps-test
+$(VENV)/.installed-test: $(VENV)/bin/activate setup.cfg requirements-test.lock
 	$(PY) -m pip install -q -r requirements-test.lock
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m pip check
-	$(MAKE) -s translations
+	touch $@
 
 # WeasyPrint's libraries and a font (and Chromium for the browser tests), from Debian's packages.
 system-deps:
@@ -36,10 +44,14 @@ system-deps-test:
 translations:
 	@$(VENV)/bin/pybabel compile -d translations > /dev/null 2>&1 || $(VENV)/bin/pybabel compile -d translations
 
+# The development settings (this port) go to instance/settings.env, which the app and the CLI
+# read when PORTAL_ENV is not in the environment: `.venv/bin/flask --app wsgi ...` then works as
+# the README prints it, with no variable to set.
 run: install
-	PORTAL_ENV=$${PORTAL_ENV:-development} $(PY) -m flask migrate
-	PORTAL_ENV=$${PORTAL_ENV:-development} $(PY) -m flask demo --if-empty
-	PORTAL_ENV=$${PORTAL_ENV:-development} PORT=$(PORT) sh scripts/serve-dev.sh
+	@$(PY) -c 'import os, sys; from app.config import write_development_settings as w; w(os.environ.get("INSTANCE_PATH") or "instance", sys.argv[1])' $(PORT)
+	$(PY) -m flask migrate
+	$(PY) -m flask demo --if-empty
+	PORT=$(PORT) sh scripts/serve-dev.sh
 
 # The linters first (ruff.toml; import contracts in setup.cfg), then the suite.
 test: install-test

@@ -17,9 +17,17 @@ def _bool(value, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+DEV_SETTINGS = "settings.env"
+
+
 def from_env(instance_path):
-    """Build the config mapping from os.environ, with the documented defaults."""
-    env = os.environ.get
+    """Build the config mapping from os.environ, with the documented defaults. Without PORTAL_ENV
+    in the environment, the settings `make run` wrote in the instance folder fill what the
+    environment does not say (so the CLI works in a development checkout as printed)."""
+    written = {} if "PORTAL_ENV" in os.environ else development_settings(instance_path)
+
+    def env(name, default=None):
+        return os.environ.get(name, written.get(name, default))
     portal_env = env("PORTAL_ENV", "production")
     return {
         "PORTAL_ENV": portal_env,
@@ -53,6 +61,8 @@ def from_env(instance_path):
         "LOG_LEVEL": env("LOG_LEVEL", "INFO").upper(),
         "LOG_FORMAT": env("LOG_FORMAT", "text").lower(),
         "BABEL_DEFAULT_LOCALE": env("DEFAULT_LANGUAGE", "en"),
+        # The country whose usual tax rates and currency a new installation starts with.
+        "COUNTRY": env("COUNTRY", "ES").upper(),
         "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Madrid"),
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024))),
         "WTF_CSRF_TIME_LIMIT": None,
@@ -134,6 +144,23 @@ def trusted_hosts(config):
     if config["PORTAL_ENV"] == "development" or config.get("TESTING"):
         return None
     return [urlsplit(config["BASE_URL"]).hostname, "localhost", "127.0.0.1"]
+
+
+def development_settings(instance_path):
+    path = os.path.join(instance_path, DEV_SETTINGS)
+    if not os.path.exists(path):
+        return {}
+    from dotenv import dotenv_values
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+
+
+def write_development_settings(instance_path, port):
+    """What `make run` serves with, for the CLI to use as well: development mode and this port."""
+    os.makedirs(instance_path, exist_ok=True)
+    with open(os.path.join(instance_path, DEV_SETTINGS), "w") as fh:
+        fh.write("# Written by `make run` (scripts/serve-dev.sh): development settings the app and the CLI\n"
+                 "# read when PORTAL_ENV is not in the environment. Production sets the environment instead.\n"
+                 f"PORTAL_ENV=development\nBASE_URL=http://127.0.0.1:{int(port)}\n")
 
 
 def development_key(instance_path):

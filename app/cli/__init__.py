@@ -2,6 +2,7 @@
 import os
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from playhouse.migrations import Runner
 
@@ -31,6 +32,10 @@ def init_app(app):
         """Apply pending database migrations."""
         applied = migrate_database()
         click.echo("applied: " + ", ".join(applied) if applied else "database is up to date.")
+        from .first_install import set_up
+        done = set_up(current_app.config)
+        if done:
+            click.echo(done)
         if seal_secrets():
             click.echo("stored gateway keys and webhook secrets are now encrypted.")
 

@@ -11,11 +11,15 @@ import shutil
 import pytest
 from bs4 import BeautifulSoup
 
-from app import create_app, jobs
-from app.cli import migrate_database
-from app.db import db, init_db
-from app.models import GatewayConfig
-from tests.factories import PASSWORD, make_contact, make_person, make_staff, settings
+# The suite runs as production does (TESTING aside), never with the development settings that
+# `make run` may have left in instance/settings.env (read only without PORTAL_ENV).
+os.environ.setdefault("PORTAL_ENV", "production")
+
+from app import create_app, jobs  # noqa: E402
+from app.cli import migrate_database  # noqa: E402
+from app.db import db, init_db  # noqa: E402
+from app.models import GatewayConfig  # noqa: E402
+from tests.factories import PASSWORD, make_contact, make_person, make_staff, settings  # noqa: E402
 
 # Fixtures of the browser, the SMTP server, the webhook receiver and the payment providers' fakes,
 # shared: a session-scoped Playwright (or fake Stripe) must exist only once.

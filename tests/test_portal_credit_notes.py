@@ -220,7 +220,7 @@ def test_a_refund_shows_on_the_document_and_its_receipt(me, contact, tmp_path):
     assert text_of(page, "side-due") == "€0.00" and page.find(id="side-favour") is None   # credited, then refunded
     receipt_link = page.select_one(f"#receipts #receipt-{payment.id}")["href"]
     text = " ".join(pdf_text(me.get(receipt_link).data, tmp_path).split())
-    assert f"Refunded on {today} -€60.50" in text and "Kept after refunds €60.50" in text
+    assert f"Refunded on {today} -€60.50" in text and "Net paid after refunds €60.50" in text
 
     # A refund with no credit note: the invoice owes it again, and the pay button asks for it.
     other = issued_invoice(contact)

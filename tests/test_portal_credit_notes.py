@@ -265,7 +265,7 @@ def test_the_issue_mail_of_a_credit_note_says_what_it_rectifies(app, outbox, con
     sentence = (f"Taller Martínez S.L. has issued credit note {note.number} for €60.50, "
                 f"which rectifies invoice {invoice.number} of {date}.")
     assert sentence in " ".join(mail.text.split())
-    html = mail._part("html")
+    html = mail.html
     assert sentence in " ".join(re.sub(r"<[^>]+>", " ", html).split())
     link = re.search(r"http://portal\.test/documents/(\d+)", mail.text)
     assert link and int(link.group(1)) == note.id

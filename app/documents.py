@@ -169,6 +169,7 @@ def mail_issued(doc):
         return
     settings = Settings.get_solo()
     path = f"/documents/{doc.id}"
+    rectifies = _rectifies(doc)
     for person in Person.active_of(contact):
         expires_at = None
         if person.password_hash:
@@ -177,7 +178,15 @@ def mail_issued(doc):
             token, row = tokens.issue(person, "access", hours=settings.access_link_hours)
             link, expires_at = external_link("auth.access", token=token, next=path), row.expires_at
         send_template(person.email, "document_issued", recipient_language(person), doc=doc, person=person,
-                      business=settings, link=link, link_expires_at=expires_at)
+                      business=settings, link=link, link_expires_at=expires_at, rectifies=rectifies)
+
+
+def _rectifies(doc):
+    """A credit note's invoice as its snapshot printed it (number, issue date), for the mail."""
+    found = (snapshot.frozen(doc) or {}).get("rectifies") if doc.kind == CREDIT_NOTE else None
+    if not found:
+        return None
+    return {**found, "issue_date": datetime.date.fromisoformat(found["issue_date"])}
 
 
 # --- money ----------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ def init_app(app):
 
 # The status filter of each portal list, in the customer's words.
 STATUS_FILTER_LABELS = {
-    "invoice": {"open": _l("Pending payment"), "overdue": _l("Overdue"), "paid": _l("Paid"), "void": _l("Void")},
+    "invoice": {"open": _l("Pending payment"), "overdue": _l("Overdue"), "paid": _l("Paid"), "credited": _l("Credited"),
+                "void": _l("Void"), "credit_note": _l("Credit notes")},
     "quote": {"open": _l("Awaiting approval"), "expired": _l("Expired"), "accepted": _l("Accepted"),
               "declined": _l("Declined"), "void": _l("Void")},
     "order": {"open": _l("Placed"), "confirmed": _l("Confirmed"), "shipped": _l("Shipped"),

@@ -868,8 +868,10 @@ class Payment(BaseModel):
 
     @classmethod
     def receipts_for(cls, document):
-        """The completed online payments that touch the document, oldest first."""
-        return (cls.for_document(document).where(cls.gateway.in_(cls.ONLINE) & (cls.status == "succeeded"))
+        """The completed online payments that touch the document, oldest first; a refunded one
+        keeps its receipt, which then shows the refund."""
+        return (cls.for_document(document).where(cls.gateway.in_(cls.ONLINE)
+                                                 & cls.status.in_(("succeeded", "refunded")))
                 .order_by(cls.paid_at, cls.id))
 
     @classmethod

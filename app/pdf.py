@@ -104,7 +104,7 @@ def cache_key(doc, language, settings):
         raise ValueError(f"not a language code: {language!r}")
     parts = {
         "doc": [doc.id, doc.version, doc.number, str(doc.created_at), str(doc.updated_at),
-                doc.total, doc.amount_paid],
+                doc.total, doc.amount_paid, doc.amount_credited],
         "language": language,
         "renderer": _renderer_fingerprint(language),
     }

@@ -3,10 +3,13 @@ its print view and the PDF, read in two queries whatever the number of lines.
 
 An issued document shows its snapshot (app/snapshot.py): the business, the customer, the lines
 and the totals as they were when it was issued. A draft shows today's data."""
+import datetime
+from types import SimpleNamespace
+
 from peewee import prefetch
 
 from . import money, snapshot
-from .models import LineTax
+from .models import CREDIT_NOTE, Document, LineTax
 
 
 def sheet_context(doc, contact, settings, logo_url):
@@ -15,12 +18,31 @@ def sheet_context(doc, contact, settings, logo_url):
     if frozen is not None:
         business, contact, lines, totals = snapshot.sheet_parts(frozen)
         return {"doc": doc, "lines": lines, "contact": contact, "business": business, "settings": settings,
-                "logo_url": logo_url, "sheet_totals": totals}
+                "logo_url": logo_url, "sheet_totals": totals, **rectifying(doc, frozen)}
     lines = list(prefetch(doc.ordered_lines(), LineTax))
     taxes = money.compute_totals([(line.qty_milli, line.unit_price, line.discount_bp,
                                    [(t.name, t.rate_bp) for t in line.line_taxes]) for line in lines])["taxes"]
     return {"doc": doc, "lines": lines, "contact": contact, "business": settings, "settings": settings,
-            "logo_url": logo_url, "sheet_totals": {"subtotal": doc.subtotal, "taxes": taxes, "total": doc.total}}
+            "logo_url": logo_url, "sheet_totals": {"subtotal": doc.subtotal, "taxes": taxes, "total": doc.total},
+            **rectifying(doc, None)}
+
+
+def rectifying(doc, frozen):
+    """A credit note's `rectifies` (id, number, issue_date as a date) and `reason`: from its
+    snapshot once issued (the number and date it printed), from the invoice itself before."""
+    if doc.kind != CREDIT_NOTE:
+        return {"rectifies": None, "reason": ""}
+    if frozen is not None:
+        found, reason = frozen.get("rectifies"), frozen.get("reason", "")
+    else:
+        source = Document.get_or_none(Document.id == doc.source_id) if doc.source_id else None
+        found = {"id": source.id, "number": source.number, "issue_date": str(source.issue_date)} if source else None
+        reason = doc.reason
+    if not found:
+        return {"rectifies": None, "reason": reason}
+    return {"rectifies": SimpleNamespace(id=found["id"], number=found["number"],
+                                         issue_date=datetime.date.fromisoformat(found["issue_date"])),
+            "reason": reason}
 
 
 def logo_version(doc, settings):

@@ -18,16 +18,22 @@ def balances(contact):
     """Outstanding and overdue amounts per currency, and counts of what waits for the contact."""
     today = datetime.date.today()
     docs = Document.visible_to(contact)
-    due = Document.total - Document.amount_paid
+    # What is owed: the total less what credit notes took off and what was paid (Document.amount_due).
+    due = Document.total - Document.amount_credited - Document.amount_paid
     open_invoices = docs.where((Document.kind == "invoice") & (Document.status == "open"))
     outstanding = _by_currency(open_invoices.select(Document.currency, fn.SUM(due)).group_by(Document.currency))
     overdue = _by_currency(open_invoices.where(Document.due_date < today)
                            .select(Document.currency, fn.SUM(due)).group_by(Document.currency))
+    # Paid invoices a credit note corrected afterwards: the business owes the difference back
+    # (Document.credit_balance) until it refunds it, which lowers amount_paid again.
+    favour = Document.amount_paid + Document.amount_credited - Document.total
+    in_favour = _by_currency(docs.where((Document.kind == "invoice") & (Document.status == "paid") & (favour > 0))
+                             .select(Document.currency, fn.SUM(favour)).group_by(Document.currency))
     quotes = docs.where((Document.kind == "quote") & (Document.status == "open")
                         & ((Document.valid_until.is_null()) | (Document.valid_until >= today)))
     quote_totals = _by_currency(quotes.select(Document.currency, fn.SUM(Document.total)).group_by(Document.currency))
     open_orders = docs.where((Document.kind == "order") & Document.status.in_(("open", "confirmed", "shipped")))
-    return {"outstanding": outstanding, "overdue": overdue, "quotes_count": quotes.count(),
+    return {"outstanding": outstanding, "overdue": overdue, "in_favour": in_favour, "quotes_count": quotes.count(),
             "quotes_total": quote_totals, "open_orders": open_orders.count()}
 
 
@@ -49,7 +55,8 @@ def waiting(contact, limit=5):
 def recent_activity(contact, limit=8):
     return list(Activity.visible_to(contact)
                 .where(Activity.action.in_(("status_open", "payment_manual", "payment_succeeded",
-                                            "comment", "quote_accepted", "quote_declined", "order_placed")))
+                                            "comment", "quote_accepted", "quote_declined", "order_placed",
+                                            "credit_note_issued", "payment_reversed", "refund_succeeded")))
                 .order_by(Activity.created_at.desc()).limit(limit))
 
 
@@ -91,8 +98,10 @@ def monthly(contact, today=None):
         invoiced[_first_day(key)] = total or 0
     since = datetime.datetime.combine(starts[0], datetime.time())
     paid_month = month_of(Payment.paid_at)
-    payments = (Payment.visible_to(contact).select(paid_month, fn.SUM(Payment.amount))
-                .where((Payment.status == "succeeded") & (Payment.currency == currency) & (Payment.paid_at >= since))
+    # What the business kept: a refund comes off the payment it gave back; a reversed one never counted.
+    payments = (Payment.visible_to(contact).select(paid_month, fn.SUM(Payment.amount - Payment.amount_refunded))
+                .where(Payment.status.in_(("succeeded", "refunded")) & (Payment.currency == currency)
+                       & (Payment.paid_at >= since))
                 .group_by(paid_month))
     for key, amount in payments.tuples():
         if _first_day(key) in paid:

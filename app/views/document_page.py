@@ -10,7 +10,7 @@ from flask import url_for
 
 from .. import comments, payments, quotes, webhooks
 from ..db import compiled
-from ..models import Activity, Document, Payment, Settings, utcnow
+from ..models import CREDIT_NOTE, INVOICE, Activity, Document, Payment, Refund, Settings, utcnow
 from ..money import amount_input
 from ..payments import service
 from ..sheet import logo_version, sheet_context
@@ -43,10 +43,28 @@ def pay_context(doc, contact, form=None):
         "partial": settings.allow_partial_payments, "minimum": min(minimum, doc.amount_due),
         "form": form or Form(values={"amount": amount_input(doc.amount_due, doc.currency)}),
         "receipts": list(Payment.receipts_for(doc)),
+        "refunds": refunds_by_payment(doc),
         # A link to pay this invoice together with the others that wait.
         "several": bool(methods) and doc.kind == "invoice"
                    and Document.payable_invoices(contact).limit(2).count() > 1,
     }
+
+
+def refunds_by_payment(doc):
+    """{payment id: its completed refunds, oldest first} for the payments that touch `doc`:
+    one query, however many payments the page lists."""
+    found = {}
+    for refund in Refund.for_document(doc):
+        found.setdefault(refund.payment_id, []).append(refund)
+    return found
+
+
+def credit_notes_context(doc, contact):
+    """An invoice's issued credit notes (the contact's own, oldest first); empty for other kinds."""
+    if doc.kind != INVOICE or not doc.amount_credited:
+        return []
+    return list(Document.visible_to(contact).where((Document.source == doc) & (Document.kind == CREDIT_NOTE))
+                .order_by(Document.issue_date, Document.id))
 
 
 def decision_context(doc, form=None, refused=None):
@@ -77,8 +95,12 @@ def print_context(doc, contact):
 def document_context(doc, contact, pay_form=None, decision_form=None, refused=None, comment_form=None):
     """The document page: the sheet and every fragment of the sidebar, each fragment showing the
     form a failed post left it with."""
-    return {**_sheet(doc, contact),
-            "payments": list(doc.payments.where(Payment.status == "succeeded").order_by(Payment.paid_at)),
+    # Refunded and reversed payments stay listed, marked as such: the customer sees why the
+    # amount due came back.
+    return {**_sheet(doc, contact), "link_rectifies": True,
+            "credit_notes": credit_notes_context(doc, contact),
+            "payments": list(doc.payments.where(Payment.status.in_(("succeeded", "refunded", "reversed")))
+                             .order_by(Payment.paid_at, Payment.id)),
             "pay": pay_context(doc, contact, pay_form),
             "can_reorder": doc.kind == "order" and contact.catalog_enabled,
             **decision_context(doc, decision_form, refused), **comments_context(doc, comment_form)}

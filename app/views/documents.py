@@ -6,7 +6,8 @@ import datetime
 
 from flask import g, render_template, request, url_for
 
-from ..models import Document
+from .. import snapshot
+from ..models import CREDIT_NOTE, INVOICE, Document
 from ..web.htmx import render
 from . import get_document, portal_blueprint
 from .document_page import document_context, print_context, record_view
@@ -14,8 +15,11 @@ from .document_page import document_context, print_context, record_view
 bp = portal_blueprint("documents", __name__)
 PAGE = 20
 LIST_KINDS = {"invoices": "invoice", "quotes": "quote", "orders": "order"}
+# Credit notes are listed with the invoices they correct: the customer reads them together.
+LISTED_KINDS = {"invoice": (INVOICE, CREDIT_NOTE), "quote": ("quote",), "order": ("order",)}
 STATUS_FILTERS = {
-    "invoice": ("open", "overdue", "paid", "void"),
+    # "credit_note" picks the kind, not a status: a credit note is only ever "issued".
+    "invoice": ("open", "overdue", "paid", "credited", "void", "credit_note"),
     "quote": ("open", "expired", "accepted", "declined", "void"),
     "order": ("open", "confirmed", "shipped", "delivered", "cancelled"),
 }
@@ -44,9 +48,11 @@ def list_context(kind):
     sort = sort if sort in SORTS else "date"
     date_from, date_to = _date_arg("from"), _date_arg("to")
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100000)
-    query = Document.visible_to(g.contact).where(Document.kind == kind)
+    query = Document.visible_to(g.contact).where(Document.kind.in_(LISTED_KINDS[kind]))
     today = datetime.date.today()
-    if status == "overdue":
+    if status == "credit_note":
+        query = query.where(Document.kind == CREDIT_NOTE)
+    elif status == "overdue":
         query = query.where((Document.status == "open") & (Document.due_date < today))
     elif status == "expired":
         query = query.where((Document.status == "open") & (Document.valid_until < today))
@@ -63,8 +69,21 @@ def list_context(kind):
     pages = max((total + PAGE - 1) // PAGE, 1)
     args = {"status": status, "q": q, "sort": sort, "from": date_from.isoformat() if date_from else "",
             "to": date_to.isoformat() if date_to else ""}
-    return {"kind": kind, "docs": rows, "total": total, "page": page, "pages": pages, "args": args,
-            "statuses": STATUS_FILTERS[kind], "list_url": url_for("documents.index", kinds=kind + "s")}
+    return {"kind": kind, "docs": rows, "total": total, "rectified": _rectified(rows), "page": page,
+            "pages": pages, "args": args, "statuses": STATUS_FILTERS[kind],
+            "list_url": url_for("documents.index", kinds=kind + "s")}
+
+
+def _rectified(rows):
+    """{credit note id: the number of the invoice it rectifies}, read from the snapshots the
+    rows already carry (no query per row; the number is the one printed on the credit note)."""
+    found = {}
+    for doc in rows:
+        if doc.kind == CREDIT_NOTE:
+            rectifies = (snapshot.frozen(doc) or {}).get("rectifies")
+            if rectifies:
+                found[doc.id] = rectifies
+    return found
 
 
 @bp.get("/<any(invoices,quotes,orders):kinds>")

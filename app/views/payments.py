@@ -178,7 +178,7 @@ def receipt(payment_id):
     """Download the receipt of a completed payment as a PDF, in the person's language."""
     from ..payments.receipt import receipt_pdf
     payment = get_payment(g.contact, payment_id)
-    if payment.status != "succeeded":
+    if payment.status not in ("succeeded", "refunded"):   # a refunded payment's receipt shows the refund
         abort(404)
     response = Response(receipt_pdf(payment), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="receipt-{payment.id}.pdf"'

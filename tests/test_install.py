@@ -57,7 +57,7 @@ def test_a_fresh_installation_gets_its_countrys_taxes_and_language(app, runner, 
     result = runner.invoke(args=["migrate"])
     assert result.exit_code == 0 and "new installation" in result.output
     assert {(t.name, t.rate_bp) for t in TaxRate.select()} == expected
-    assert [t.rate_bp for t in TaxRate.select().where(TaxRate.is_default == True)] == [max(r for _, r in expected)]  # noqa: E712
+    assert [t.rate_bp for t in TaxRate.select().where(TaxRate.is_default == True)] == [max(r for _, r in expected)]
     settings = Settings.get_by_id(1)
     assert settings.default_language == language and settings.language_list[0] == language
     assert sorted(settings.language_list) == sorted(["es", "en", "ca", "fr", "de", "it", "pt"])

@@ -268,3 +268,12 @@ def test_a_reported_refund_larger_than_what_is_left_is_not_applied_and_flagged(a
     assert reload(invoice).amount_paid == 2100
     assert Refund.get(Refund.provider_ref == "re_TooMuch0000000000000000").status == "pending"
     assert PaymentEvent.get(PaymentEvent.kind == "refund.created").outcome == "not applied: more than the payment"
+
+
+def test_a_refund_event_without_an_amount_is_kept_and_changes_nothing(app, paid, invoice, stripe_on):
+    event = stripe_on.event("refund.created", {"id": "re_NoAmount000000000000000", "object": "refund",
+                                               "currency": "eur", "payment_intent": paid.provider_payment_ref,
+                                               "status": "succeeded"})
+    assert deliver(app, stripe_on.message(event)) == 200
+    assert not Refund.select().exists() and fresh(paid).amount_refunded == 0
+    assert PaymentEvent.get(PaymentEvent.kind == "refund.created").outcome == "not applied: no refund id or amount"

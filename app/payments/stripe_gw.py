@@ -176,10 +176,11 @@ def refund_event(kind, obj):
     if kind in REFUND_EVENTS:
         return refund_outcome(obj)
     if kind == "charge.refunded":
-        listed = (obj.get("refunds") or {}).get("data") if isinstance(obj.get("refunds"), dict) else None
-        if not listed or not isinstance(listed[0], dict):
+        refunds = obj.get("refunds") if isinstance(obj.get("refunds"), dict) else {}
+        listed = [r for r in refunds.get("data") or [] if isinstance(r, dict)]
+        if not listed:
             return None
-        newest = max(listed, key=lambda r: r.get("created") or 0)
+        newest = max(listed, key=lambda r: r.get("created") if isinstance(r.get("created"), int) else 0)
         return refund_outcome({**newest, "payment_intent": newest.get("payment_intent") or obj.get("payment_intent")})
     if kind not in ("charge.dispute.created", "charge.dispute.closed"):
         return None

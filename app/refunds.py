@@ -165,6 +165,9 @@ def from_gateway(gateway_name, outcome):
     if refund is None:
         if outcome.status != PAID:
             return payment, "pending"
+        if not outcome.ref or not isinstance(outcome.amount, int) or outcome.amount <= 0:
+            # Nothing to record it by: answered (so the gateway stops resending), kept on the event.
+            return payment, "not applied: no refund id or amount"
         try:
             with db.atomic():
                 refund = Refund.create(payment=payment, gateway=gateway_name, amount=outcome.amount,

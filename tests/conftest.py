@@ -210,6 +210,30 @@ def stripe_on(app, stripe_fake):
     return stripe_fake
 
 
+@pytest.fixture
+def paypal_on(app, paypal_fake):
+    """PayPal configured for the business (the fake's test keys), the SDK pointed at the fake."""
+    app.config["PAYPAL_API_BASE"] = paypal_fake.base_url
+    GatewayConfig.create(gateway="paypal", mode="test", test_credentials=json.dumps({
+        "client_id": paypal_fake.client_id, "client_secret": paypal_fake.client_secret,
+        "webhook_id": paypal_fake.webhook_id}))
+    return paypal_fake
+
+
+SQUARE_NOTIFICATION_URL = "http://portal.test/webhooks/square"   # BASE_URL + our webhook path
+
+
+@pytest.fixture
+def square_on(app, square_fake):
+    """Square configured for the business, signing for our notification URL as its subscription says."""
+    app.config["SQUARE_API_BASE"] = square_fake.base_url
+    square_fake.notification_url = SQUARE_NOTIFICATION_URL
+    GatewayConfig.create(gateway="square", mode="test", test_credentials=json.dumps({
+        "access_token": square_fake.access_token, "location_id": square_fake.location_id,
+        "webhook_signature_key": square_fake.signature_key}))
+    return square_fake
+
+
 def soup(resp):
     return BeautifulSoup(resp.get_data(as_text=True), "html.parser")
 

@@ -7,6 +7,11 @@ capture a replay) and the capture PayPal answers with is the server-side confirm
 PAYMENT.CAPTURE.COMPLETED confirms it again. Webhooks are verified with PayPal's own
 verify-webhook-signature API at the configured base URL: PayPal's certificate URL arrives in a
 header and is not fetched from wherever it points.
+
+Refunds are made on the capture (Payment.provider_payment_ref) with the Refund row's key as
+PayPal-Request-Id. PAYMENT.CAPTURE.REFUNDED (a refund, ours or made in PayPal's dashboard) and
+PAYMENT.CAPTURE.REVERSED (PayPal took the money back: a chargeback or a dispute the buyer won)
+carry a refund object whose "up" link names the capture.
 """
 import json
 from decimal import Decimal
@@ -14,14 +19,16 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from ..money import currency_exponent
-from . import (APPROVED, CANCELLED, FAILED, PAID, PENDING, Checkout, Event, Field, Gateway,
-               GatewayError, InvalidWebhook, Outcome, payment_claims)
+from . import (APPROVED, CANCELLED, CHARGEBACK, FAILED, PAID, PENDING, REFUND, Checkout, Event, Field,
+               Gateway, GatewayError, InvalidWebhook, Outcome, RefundOutcome, payment_claims)
 
 HOSTS = {"test": "https://api-m.sandbox.paypal.com", "live": "https://api-m.paypal.com"}
 ZERO_DECIMAL = {"HUF", "JPY", "TWD"}   # PayPal takes these in whole units only
 SIGNATURE_HEADERS = {"transmission_id": "PAYPAL-TRANSMISSION-ID", "transmission_time": "PAYPAL-TRANSMISSION-TIME",
                      "transmission_sig": "PAYPAL-TRANSMISSION-SIG", "cert_url": "PAYPAL-CERT-URL",
                      "auth_algo": "PAYPAL-AUTH-ALGO"}
+REFUND_STATUS = {"COMPLETED": PAID, "PENDING": PENDING, "FAILED": FAILED, "CANCELLED": FAILED}
+REFUND_EVENTS = {"PAYMENT.CAPTURE.REFUNDED": REFUND, "PAYMENT.CAPTURE.REVERSED": CHARGEBACK}
 
 
 class PayPalGateway(Gateway):
@@ -54,10 +61,10 @@ class PayPalGateway(Gateway):
                 o_auth_client_id=self.credentials["client_id"],
                 o_auth_client_secret=self.credentials["client_secret"])))
 
-    def _call(self, what, **options):
+    def _call(self, what, controller="orders", **options):
         from paypalserversdk.exceptions.api_exception import ApiException
         try:
-            response = getattr(self._client().orders, what)(options)
+            response = getattr(getattr(self._client(), controller), what)(options)
         except ApiException as exc:
             raise GatewayError(f"PayPal {what}: HTTP {exc.response_code} {_issue(exc.response)}") from None
         except Exception as exc:   # connection errors come from requests, wrapped or not
@@ -96,7 +103,8 @@ class PayPalGateway(Gateway):
             raise InvalidWebhook("paypal") from None
         if not self._verified(event, headers):
             raise InvalidWebhook("paypal")
-        return Event(id=str(event_id), kind=str(kind), payload=body.decode(), outcome=event_outcome(kind, resource))
+        return Event(id=str(event_id), kind=str(kind), payload=body.decode(), outcome=event_outcome(kind, resource),
+                     refund=refund_event(kind, resource))
 
     def _verified(self, event, headers):
         """Ask PayPal whether it signed this (the verify-webhook-signature API)."""
@@ -137,6 +145,23 @@ class PayPalGateway(Gateway):
                     raise
                 order = self._call("get_order", id=payment.provider_ref)
         return order_outcome(order)
+
+
+    def refund(self, payment, refund):
+        capture = payment.provider_payment_ref or self._capture_of(payment)
+        # Every field derives from the stored row: a retry with the same PayPal-Request-Id is
+        # the same request. The staff's reason stays ours (note_to_payer reaches the payer).
+        body = {"amount": {"currency_code": payment.currency, "value": to_value(refund.amount, payment.currency)}}
+        answer = self._call("refund_captured_payment", controller="payments", capture_id=capture, body=body,
+                            paypal_request_id=refund.idempotency_key, prefer="return=representation")
+        return refund_outcome(answer, REFUND, capture)
+
+    def _capture_of(self, payment):
+        """A payment settled before we kept its capture id: the order names it."""
+        outcome = self.fetch(payment)
+        if outcome is None or not outcome.payment_ref:
+            raise GatewayError("PayPal refund: the payment has no capture")
+        return outcome.payment_ref
 
 
 def encode_claims(claims):
@@ -206,6 +231,32 @@ def event_outcome(kind, resource):
     if kind == "CHECKOUT.ORDER.APPROVED":
         return order_outcome(resource)
     return None
+
+
+def refund_outcome(refund, kind, capture_id=""):
+    """A PayPal refund object (our answer, or the resource of a refund or reversal event)."""
+    amount = refund.get("amount") or {}
+    currency = str(amount.get("currency_code") or "")
+    return RefundOutcome(kind=kind, ref=str(refund.get("id") or ""), payment_ref=capture_id or capture_of(refund),
+                         status=REFUND_STATUS.get(refund.get("status"), PENDING),
+                         amount=to_minor(amount.get("value"), currency) if currency else None, currency=currency,
+                         reason=str((refund.get("status_details") or {}).get("reason")
+                                    or refund.get("note_to_payer") or ""))
+
+
+def capture_of(refund):
+    """The capture a refund belongs to: its "up" link, /v2/payments/captures/{id}."""
+    for link in refund.get("links") or []:
+        href = str(link.get("href") or "") if isinstance(link, dict) else ""
+        if href and link.get("rel") == "up" and "/v2/payments/captures/" in href:
+            return href.rstrip("/").rsplit("/", 1)[1]
+    return ""
+
+
+def refund_event(kind, resource):
+    if kind not in REFUND_EVENTS or not isinstance(resource, dict):
+        return None
+    return refund_outcome(resource, REFUND_EVENTS[kind])
 
 
 def _issue(response):

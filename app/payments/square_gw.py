@@ -7,16 +7,22 @@ names. Square sends payment.created then payment.updated: what counts is the pay
 as configured at Square (ours, from BASE_URL) followed by the body, with no timestamp, so
 replays are stopped by the unique event id. Square has no cancel URL and the redirect may come
 before the webhook: the fetch on return asks for the order.
+
+Refunds are made on the Square payment (Payment.provider_payment_ref) with the Refund row's
+idempotency key (Square takes at most 45 characters: ours are 39). Square answers PENDING and
+completes the refund later: refund.created and refund.updated carry the refund with its status,
+whether we asked for it or staff refunded in Square's dashboard.
 """
 import json
 
 from flask_babel import lazy_gettext as _l
 
-from . import (CANCELLED, FAILED, PAID, PENDING, Checkout, Event, Field, Gateway, GatewayError,
-               InvalidWebhook, Outcome, payment_claims)
+from . import (CANCELLED, FAILED, PAID, PENDING, REFUND, Checkout, Event, Field, Gateway, GatewayError,
+               InvalidWebhook, Outcome, RefundOutcome, payment_claims)
 
 HOSTS = {"test": "https://connect.squareupsandbox.com", "live": "https://connect.squareup.com"}
 PAYMENT_STATUS = {"COMPLETED": PAID, "FAILED": FAILED, "CANCELED": CANCELLED}
+REFUND_STATUS = {"COMPLETED": PAID, "PENDING": PENDING, "REJECTED": FAILED, "FAILED": FAILED}
 
 
 class SquareGateway(Gateway):
@@ -74,7 +80,8 @@ class SquareGateway(Gateway):
         except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
             raise InvalidWebhook("square") from None
         outcome = payment_outcome(obj.get("payment")) if kind.startswith("payment.") else None
-        return Event(id=str(event_id), kind=str(kind), payload=text, outcome=outcome)
+        refund = refund_outcome(obj.get("refund")) if kind in ("refund.created", "refund.updated") else None
+        return Event(id=str(event_id), kind=str(kind), payload=text, outcome=outcome, refund=refund)
 
     def fetch(self, payment):
         """The order as Square has it: completed with its tenders, or not yet."""
@@ -84,6 +91,22 @@ class SquareGateway(Gateway):
         order = answer.order.dict() if answer.order is not None else {}
         return order_outcome(order)
 
+    def refund(self, payment, refund):
+        payment_id = payment.provider_payment_ref or self._payment_of(payment)
+        answer = self._call("refund payment", lambda: self._client().refunds.refund_payment(
+            idempotency_key=refund.idempotency_key, payment_id=payment_id,
+            amount_money={"amount": refund.amount, "currency": payment.currency}))
+        outcome = refund_outcome(answer.refund.dict() if answer.refund is not None else None)
+        if outcome is None:
+            raise GatewayError("Square refund payment: no refund in the answer")
+        return outcome
+
+    def _payment_of(self, payment):
+        """A payment settled before we kept Square's payment id: the order's tender names it."""
+        outcome = self.fetch(payment)
+        if outcome is None or not outcome.payment_ref:
+            raise GatewayError("Square refund payment: the payment has no Square payment id")
+        return outcome.payment_ref
 
     def recent(self, since):
         begin = since.replace(microsecond=0).isoformat() + "Z"
@@ -101,6 +124,17 @@ def payment_outcome(payment):
                    amount=money.get("amount") if isinstance(money.get("amount"), int) else None,
                    currency=str(money.get("currency") or ""), payment_ref=str(payment.get("id") or ""),
                    claims={"reference": str(payment.get("reference_id") or "")})
+
+
+def refund_outcome(refund):
+    """A Square PaymentRefund (our answer, or the object of a refund.* event), or None."""
+    if not isinstance(refund, dict) or not refund.get("id"):
+        return None
+    money = refund.get("amount_money") or {}
+    return RefundOutcome(kind=REFUND, ref=str(refund["id"]), payment_ref=str(refund.get("payment_id") or ""),
+                         status=REFUND_STATUS.get(refund.get("status"), PENDING),
+                         amount=money.get("amount") if isinstance(money.get("amount"), int) else None,
+                         currency=str(money.get("currency") or ""), reason=str(refund.get("reason") or ""))
 
 
 def order_outcome(order):

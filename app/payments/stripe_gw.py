@@ -4,18 +4,33 @@ A Checkout Session is made for the exact amount, with our payment id as client_r
 and what it pays for in its metadata. It is paid when Stripe says so: the signed
 `checkout.session.completed` webhook (payment_status "paid"; bank debits follow with
 `async_payment_succeeded`), or the session fetched from Stripe.
+
+Refunds are made on the session's PaymentIntent (Payment.provider_payment_ref) with the Refund
+row's idempotency key. Money given back is read from the events that name one refund by its id:
+refund.created / refund.updated / refund.failed (and charge.refund.updated, their older name).
+charge.refunded is about the charge: it carries only the charge's running total, and from API
+version 2022-11-15 no list of refunds, so it is acted on only when it lists them (an endpoint on
+an older version), as its newest refund; the refund's unique id makes it and refund.* apply the
+money once. Disputes: charge.dispute.created flags the payment, charge.dispute.closed says won
+(nothing moves) or lost (the disputed amount is taken back, a chargeback).
 """
 import datetime
 import json
 
 from flask_babel import lazy_gettext as _l
 
-from . import (CANCELLED, FAILED, PAID, PENDING, PROCESSING, Checkout, Event, Field, Gateway, GatewayError,
-               InvalidWebhook, Outcome, payment_claims)
+from . import (CANCELLED, CHARGEBACK, DISPUTE_OPENED, DISPUTE_WON, FAILED, PAID, PENDING, PROCESSING, REFUND,
+               Checkout, Event, Field, Gateway, GatewayError, InvalidWebhook, Outcome, RefundOutcome,
+               payment_claims)
 
 SESSION_LIFETIME = datetime.timedelta(hours=1)   # Stripe wants 30 minutes to 24 hours
 EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded",
           "checkout.session.async_payment_failed", "checkout.session.expired"}
+REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
+REFUND_STATUS = {"succeeded": PAID, "pending": PENDING, "requires_action": PENDING,
+                 "failed": FAILED, "canceled": FAILED}
+DISPUTE_CLOSED = {"won": DISPUTE_WON, "warning_closed": DISPUTE_WON, "prevented": DISPUTE_WON,
+                  "lost": CHARGEBACK}
 
 
 class StripeGateway(Gateway):
@@ -72,8 +87,11 @@ class StripeGateway(Gateway):
             event_id = data["id"]
         except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise InvalidWebhook("stripe") from None
-        outcome = session_outcome(obj, kind) if kind in EVENTS and isinstance(obj, dict) else None
-        return Event(id=str(event_id), kind=str(kind), payload=body.decode(), outcome=outcome)
+        if not isinstance(obj, dict):
+            return Event(id=str(event_id), kind=str(kind), payload=body.decode())
+        outcome = session_outcome(obj, kind) if kind in EVENTS else None
+        return Event(id=str(event_id), kind=str(kind), payload=body.decode(), outcome=outcome,
+                     refund=refund_event(kind, obj))
 
     def fetch(self, payment):
         import stripe
@@ -84,6 +102,26 @@ class StripeGateway(Gateway):
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe: {type(exc).__name__} {exc.http_status or ''}".strip()) from None
         return session_outcome(session.to_dict(), "fetch")
+
+    def refund(self, payment, refund):
+        import stripe
+        intent = payment.provider_payment_ref or self._intent_of(payment)
+        params = {"payment_intent": intent, "amount": refund.amount,
+                  "metadata": {"refund": str(refund.id), "payment": str(payment.id)}}
+        try:
+            answer = self._client().v1.refunds.create(
+                params=params, options={"idempotency_key": refund.idempotency_key})
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe refund: {type(exc).__name__} {exc.http_status or ''} "
+                               f"{getattr(exc, 'code', '') or ''}".strip()) from None
+        return refund_outcome(answer.to_dict())
+
+    def _intent_of(self, payment):
+        """A payment settled before we kept its PaymentIntent: the session names it."""
+        outcome = self.fetch(payment)
+        if outcome is None or not outcome.payment_ref:
+            raise GatewayError("Stripe refund: the payment has no PaymentIntent")
+        return outcome.payment_ref
 
     def recent(self, since):
         import stripe
@@ -117,6 +155,50 @@ def session_outcome(obj, kind):
                    amount=amount if isinstance(amount, int) else None,
                    currency=str(obj.get("currency") or "").upper(), payment_ref=str(intent or ""),
                    claims={k: str(v) for k, v in claims.items()})
+
+
+def _id(value):
+    """An id the object names, whether Stripe sent it as a string or expanded."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value or "")
+
+
+def refund_outcome(obj):
+    """A Stripe Refund object as what it gives back."""
+    amount = obj.get("amount")
+    return RefundOutcome(kind=REFUND, ref=_id(obj.get("id")),
+                         payment_ref=_id(obj.get("payment_intent")) or _id(obj.get("charge")),
+                         status=REFUND_STATUS.get(obj.get("status"), PENDING),
+                         amount=amount if isinstance(amount, int) else None,
+                         currency=str(obj.get("currency") or "").upper(),
+                         reason=str(obj.get("failure_reason") or obj.get("reason") or ""))
+
+
+def refund_event(kind, obj):
+    """What a refund or dispute event gives back, or None for other events."""
+    if kind in REFUND_EVENTS:
+        return refund_outcome(obj)
+    if kind == "charge.refunded":
+        refunds = obj.get("refunds") if isinstance(obj.get("refunds"), dict) else {}
+        listed = [r for r in refunds.get("data") or [] if isinstance(r, dict)]
+        if not listed:
+            return None
+        newest = max(listed, key=lambda r: r.get("created") if isinstance(r.get("created"), int) else 0)
+        return refund_outcome({**newest, "payment_intent": newest.get("payment_intent") or obj.get("payment_intent")})
+    if kind not in ("charge.dispute.created", "charge.dispute.closed"):
+        return None
+    if kind == "charge.dispute.created":
+        what = DISPUTE_OPENED
+    else:
+        what = DISPUTE_CLOSED.get(obj.get("status"))
+        if what is None:
+            return None
+    amount = obj.get("amount")
+    return RefundOutcome(kind=what, ref=_id(obj.get("id")),
+                         payment_ref=_id(obj.get("payment_intent")) or _id(obj.get("charge")),
+                         status=PAID, amount=amount if isinstance(amount, int) else None,
+                         currency=str(obj.get("currency") or "").upper(), reason=str(obj.get("reason") or ""))
 
 
 GATEWAY = StripeGateway

@@ -2,9 +2,16 @@
 
 It serves: OAuth client-credentials tokens, create/get/capture order (PayPal-Request-Id makes
 create and capture idempotent), the buyer's approval page (/checkoutnow?token=ORDER_ID, plain form
-POSTs), GET /v2/payments/captures/{id}, the webhook certificate and the verify-webhook-signature
-API. After a capture it emits PAYMENT.CAPTURE.COMPLETED signed as PayPal signs: RSA-SHA256 over
+POSTs), GET /v2/payments/captures/{id}, capture refunds (POST
+/v2/payments/captures/{id}/refund, PayPal-Request-Id makes it idempotent; GET
+/v2/payments/refunds/{id}), the webhook certificate and the verify-webhook-signature API.
+After a capture it emits PAYMENT.CAPTURE.COMPLETED signed as PayPal signs: RSA-SHA256 over
 "transmission_id|transmission_time|webhook_id|crc32(body)" with a self-signed certificate.
+A refund (ours, or refund_in_dashboard()) emits PAYMENT.CAPTURE.REFUNDED and reverse() emits
+PAYMENT.CAPTURE.REVERSED, both with a refund resource shaped as PayPal's samples on
+developer.paypal.com/api/rest/webhooks/event-names (events WH-1GE84257G0350133W-6RW800890C634293G
+and WH-6F207351SC284371F-0KX52201050121307) and the refund schema of
+paypal/paypal-rest-api-specifications openapi/payments_payment_v2.json.
 
 There is no API that lists orders: reconciliation fetches each known order by id
 (GET /v2/checkout/orders/{id}), as it must against PayPal.
@@ -38,7 +45,9 @@ class PayPalFake(FakeServer):
     """PayPal for tests. Settings (plain attributes, change them freely):
     client_id / client_secret, webhook_id, webhook_url, webhook_sync, event_types,
     next_capture_error (an issue name such as "INSTRUMENT_DECLINED": the next capture fails
-    with 422 and that issue), payer (who approves on the checkout page)."""
+    with 422 and that issue), next_refund_error (likewise for the next refund, e.g.
+    "REFUND_NOT_ALLOWED"), refund_status (what refunds answer: COMPLETED, PENDING),
+    payer (who approves on the checkout page)."""
 
     routes = [
         ("POST", r"/v1/oauth2/token", "token"),
@@ -48,6 +57,8 @@ class PayPalFake(FakeServer):
         ("GET", r"/v2/checkout/orders/([^/]+)", "get_order"),
         ("POST", r"/v2/checkout/orders/([^/]+)/capture", "capture_order"),
         ("GET", r"/v2/payments/captures/([^/]+)", "get_capture"),
+        ("POST", r"/v2/payments/captures/([^/]+)/refund", "refund_capture"),
+        ("GET", r"/v2/payments/refunds/([^/]+)", "get_refund"),
         ("GET", r"/checkoutnow", "checkout_page"),
         ("POST", r"/checkoutnow", "checkout_decide"),
     ]
@@ -58,8 +69,11 @@ class PayPalFake(FakeServer):
         self.client_id = client_id
         self.client_secret = client_secret
         self.webhook_id = webhook_id
-        self.event_types = {"PAYMENT.CAPTURE.COMPLETED"}   # add "CHECKOUT.ORDER.APPROVED" if wanted
+        self.event_types = {"PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED",
+                            "PAYMENT.CAPTURE.REVERSED"}   # add "CHECKOUT.ORDER.APPROVED" if wanted
         self.next_capture_error = None
+        self.next_refund_error = None
+        self.refund_status = "COMPLETED"
         self.merchant_id = "FAKEMERCHANT1"
         self.payer = {"payer_id": "FAKEPAYER0001", "email_address": "buyer@example.com",
                       "name": {"given_name": "Pat", "surname": "Buyer"},
@@ -80,6 +94,10 @@ class PayPalFake(FakeServer):
     @property
     def captures(self):
         return self.registry("captures")
+
+    @property
+    def refunds(self):
+        return self.registry("refunds")
 
     @property
     def key(self):
@@ -270,6 +288,99 @@ class PayPalFake(FakeServer):
             if capture is None:
                 return resource_not_found("capture_id", capture_id)
             return json_response(200, capture)
+
+    def refund_capture(self, request, capture_id):
+        try:
+            body = request.json() if request.body else {}
+        except ValueError:
+            return error(400, "INVALID_REQUEST", "MALFORMED_REQUEST_JSON", "", "body")
+        request_id = request.headers.get("paypal-request-id")
+        with self.lock:
+            replay = self.registry("idempotency").get(("refund", capture_id, request_id)) if request_id else None
+            if replay:
+                return json_response(200, replay)
+            if capture_id not in self.captures:
+                return resource_not_found("capture_id", capture_id)
+            if self.next_refund_error:
+                issue, self.next_refund_error = self.next_refund_error, None
+                return unprocessable(issue, "Refund is not allowed for this capture.")
+            refund = self._refund(capture_id, body.get("amount"), self.refund_status)
+            if isinstance(refund, Response):
+                return refund
+            full = json.loads(dumps(refund))
+            answer = full if "return=representation" in request.headers.get("prefer", "") else \
+                {k: full[k] for k in ("id", "status", "links")}
+            if request_id:
+                self.registry("idempotency")[("refund", capture_id, request_id)] = answer
+        self._emit_refund("PAYMENT.CAPTURE.REFUNDED", refund, "refunded")
+        return json_response(201, answer)
+
+    def get_refund(self, request, refund_id):
+        with self.lock:
+            refund = self.refunds.get(refund_id)
+            if refund is None:
+                return resource_not_found("refund_id", refund_id)
+            return json_response(200, {k: v for k, v in refund.items() if k != "capture_id"})
+
+    def refund_in_dashboard(self, capture_id, amount=None):
+        """The merchant refunds in PayPal's own pages: only the webhook tells us."""
+        with self.lock:
+            refund = self._refund(capture_id, amount and {
+                "currency_code": self.captures[capture_id]["amount"]["currency_code"],
+                "value": from_minor(amount, self.captures[capture_id]["amount"]["currency_code"])}, "COMPLETED")
+        return self._emit_refund("PAYMENT.CAPTURE.REFUNDED", refund, "refunded")
+
+    def reverse(self, capture_id):
+        """PayPal takes the whole capture back (a chargeback, or a dispute the buyer won)."""
+        with self.lock:
+            refund = self._refund(capture_id, None, "COMPLETED", note="Payment reversed")
+            self.captures[capture_id]["status"] = "REVERSED"
+        return self._emit_refund("PAYMENT.CAPTURE.REVERSED", refund, "reversed")
+
+    def _emit_refund(self, event_type, refund, verb):
+        if event_type not in self.event_types:
+            return None
+        amount = refund["amount"]
+        return self.emit(self.event(event_type, json.loads(dumps(refund)), "refund",
+                                    f"A {amount['currency_code']} {amount['value']} {amount['currency_code']} "
+                                    f"capture payment was {verb}"))
+
+    def _refund(self, capture_id, amount, status, note=None):
+        """Refund part or all of a capture (lock held); a 422 Response when PayPal would refuse."""
+        capture = self.captures[capture_id]
+        currency = capture["amount"]["currency_code"]
+        gross = to_minor(capture["amount"]["value"], currency)
+        done = sum(to_minor(r["amount"]["value"], currency) for r in self.refunds.values()
+                   if r["capture_id"] == capture_id and r["status"] != "FAILED")
+        left = gross - done
+        if left <= 0:
+            return unprocessable("CAPTURE_FULLY_REFUNDED", "The capture has already been fully refunded")
+        if amount is not None and amount.get("currency_code") != currency:
+            return unprocessable("REFUND_CAPTURE_CURRENCY_MISMATCH",
+                                 "Refund must be in the same currency as the capture")
+        value = left if amount is None else to_minor(str(amount.get("value")), currency)
+        if value > left:
+            return unprocessable("REFUND_AMOUNT_EXCEEDED", "The refund amount must be less than or equal to "
+                                 "the capture amount that has not yet been refunded.")
+        now = utc_now()
+        refund_id = random_id(17)
+        fee = 0 if value < gross else to_minor(
+            capture["seller_receivable_breakdown"]["paypal_fee"]["value"], currency)
+        refund = {
+            "id": refund_id, "amount": {"currency_code": currency, "value": from_minor(value, currency)},
+            "seller_payable_breakdown": {
+                "gross_amount": {"currency_code": currency, "value": from_minor(value, currency)},
+                "paypal_fee": {"currency_code": currency, "value": from_minor(fee, currency)},
+                "net_amount": {"currency_code": currency, "value": from_minor(value - fee, currency)},
+                "total_refunded_amount": {"currency_code": currency, "value": from_minor(done + value, currency)}},
+            **{k: capture[k] for k in ("custom_id", "invoice_id") if k in capture},
+            **({"note_to_payer": note} if note else {}),
+            "status": status, "create_time": now, "update_time": now,
+            "links": [{"href": self.url(f"/v2/payments/refunds/{refund_id}"), "rel": "self", "method": "GET"},
+                      {"href": self.url(f"/v2/payments/captures/{capture_id}"), "rel": "up", "method": "GET"}]}
+        self.store("refunds", {**refund, "capture_id": capture_id})
+        capture["status"] = "REFUNDED" if done + value >= gross else "PARTIALLY_REFUNDED"
+        return refund
 
     def verify_webhook_signature(self, request):
         """PayPal's verification API, computed for real with the fake's key."""

@@ -7,6 +7,15 @@ cursor) and orders (get, batch-retrieve). Paying creates a COMPLETED card paymen
 order, emits payment webhooks signed as Square signs them (base64 HMAC-SHA256 of notification
 URL + body, no timestamp) and redirects to the link's redirect_url with
 ?checkoutId=LINK&orderId=ORDER&transactionId=ORDER.
+
+Refunds: POST /v2/refunds (idempotency_key honoured, at most 45 characters as Square says;
+the amount never above what is left of the payment) answers the refund PENDING, then emits
+refund.created (PENDING) and refund.updated (refund_final: COMPLETED, or FAILED / REJECTED; None
+leaves it pending); GET /v2/refunds/{id}. refund_in_dashboard() is a refund made in Square's own
+dashboard. The refund and its events follow the squareup SDK's types (square/types/
+payment_refund.py, refund_created_event.py, refund_updated_event.py) and the API reference pages
+developer.squareup.com/reference/square/refunds-api/refund-payment and
+developer.squareup.com/reference/square/webhooks/refund.created (and refund.updated).
 """
 import base64
 import hashlib
@@ -41,6 +50,8 @@ class SquareFake(FakeServer):
         ("GET", r"/v2/payments/([^/]+)", "get_payment"),
         ("GET", r"/v2/orders/([^/]+)", "get_order"),
         ("POST", r"/v2/orders/batch-retrieve", "batch_retrieve_orders"),
+        ("POST", r"/v2/refunds", "refund_payment"),
+        ("GET", r"/v2/refunds/([^/]+)", "get_refund"),
         ("GET", r"/pay/([^/]+)", "pay_page"),
         ("POST", r"/pay/([^/]+)", "pay"),
     ]
@@ -56,6 +67,7 @@ class SquareFake(FakeServer):
         # Square sends payment.created (APPROVED) then payment.updated (COMPLETED) for a card
         # payment taken on a payment link: an app must act on the status, not on the type.
         self.payment_events = [("payment.created", "APPROVED"), ("payment.updated", "COMPLETED")]
+        self.refund_final = "COMPLETED"   # where a refund ends up after PENDING (None: stays)
 
     # -- what tests read ---------------------------------------------------------------------
     @property
@@ -69,6 +81,10 @@ class SquareFake(FakeServer):
     @property
     def payments(self):
         return self.registry("payments")
+
+    @property
+    def refunds(self):
+        return self.registry("refunds")
 
     def pay_link(self, link_id):
         """Press "Pay" on the checkout page: (status, Location of the redirect)."""
@@ -206,6 +222,89 @@ class SquareFake(FakeServer):
         with self.lock:
             found = [self.orders[i] for i in ids if i in self.orders]
             return json_response(200, {"orders": found} if found else {})
+
+    def refund_payment(self, request):
+        try:
+            body = {k: v for k, v in request.json().items() if v is not None}
+        except ValueError:
+            return square_error(400, "INVALID_REQUEST_ERROR", "INVALID_CONTENT_TYPE", "The request body must be JSON.")
+        key = body.get("idempotency_key")
+        if not key:
+            return invalid("MISSING_REQUIRED_PARAMETER", "idempotency_key")
+        if len(key) > 45:
+            return invalid("VALUE_TOO_LONG", "idempotency_key")
+        with self.lock:
+            previous = self.registry("idempotency").get(("refund", key))
+            if previous and previous[0] != body:
+                return square_error(400, "INVALID_REQUEST_ERROR", "IDEMPOTENCY_KEY_REUSED",
+                                    "The idempotency key can only be retried with the same request data.",
+                                    field="idempotency_key")
+            if previous:
+                return json_response(200, previous[1])
+            problem = check_money(body.get("amount_money"), "amount_money")
+            if problem:
+                return problem
+            payment = self.payments.get(body.get("payment_id"))
+            if payment is None:
+                return not_found("payment", body.get("payment_id"))
+            refund = self._refund(payment, body["amount_money"], body.get("reason"))
+            if not isinstance(refund, dict):
+                return refund
+            answer = {"refund": json.loads(dumps(refund))}
+            self.registry("idempotency")[("refund", key)] = (body, answer)
+        self._emit_refund(refund)
+        return json_response(200, answer)
+
+    def get_refund(self, request, refund_id):
+        with self.lock:
+            refund = self.refunds.get(refund_id)
+            if refund is None:
+                return not_found("refund", refund_id)
+            return json_response(200, {"refund": refund})
+
+    def refund_in_dashboard(self, payment_id, amount=None):
+        """The seller refunds in Square's dashboard: only the webhooks tell us."""
+        with self.lock:
+            payment = self.payments[payment_id]
+            left = payment["total_money"]["amount"] - (payment.get("refunded_money") or {}).get("amount", 0)
+            refund = self._refund(payment, money(amount or left, payment["total_money"]["currency"]), None)
+        return self._emit_refund(refund)
+
+    def _refund(self, payment, amount_money, reason):
+        """A PENDING refund of `payment` (lock held), or the error Square answers."""
+        total = payment["total_money"]
+        refunded = (payment.get("refunded_money") or {}).get("amount", 0)
+        if amount_money["currency"] != total["currency"]:
+            return invalid("CURRENCY_MISMATCH", "amount_money.currency")
+        if amount_money["amount"] > total["amount"] - refunded:
+            return square_error(400, "INVALID_REQUEST_ERROR", "REFUND_AMOUNT_INVALID",
+                                "The requested refund amount exceeds the amount available to refund.",
+                                field="amount_money.amount")
+        now = square_now()
+        refund = {"id": f"{payment['id']}_{random_id(20, ID_ALPHABET)}", "status": "PENDING",
+                  "location_id": payment["location_id"], "unlinked": False, "destination_type": "CARD",
+                  "amount_money": dict(amount_money), "payment_id": payment["id"],
+                  "order_id": random_id(28, ID_ALPHABET), "created_at": now, "updated_at": now}
+        if reason:
+            refund["reason"] = reason
+        payment["refunded_money"] = money(refunded + amount_money["amount"], total["currency"])
+        payment.setdefault("refund_ids", []).append(refund["id"])
+        self.store("refunds", refund)
+        return refund
+
+    def _emit_refund(self, refund):
+        """refund.created as it is, then refund.updated once it reaches refund_final."""
+        events = [self.event("refund.created", "refund", json.loads(dumps(refund)))]
+        with self.lock:
+            if self.refund_final:
+                refund.update(status=self.refund_final, updated_at=square_now())
+                if self.refund_final != "COMPLETED":
+                    payment = self.payments[refund["payment_id"]]
+                    payment["refunded_money"]["amount"] -= refund["amount_money"]["amount"]
+                events.append(self.event("refund.updated", "refund", json.loads(dumps(refund))))
+        for event in events:
+            self.emit(event)
+        return events
 
     @public
     def pay_page(self, request, link_id):

@@ -301,6 +301,7 @@ def test_a_retried_refund_with_its_key_is_the_same_refund(api, invoice, stripe_o
     assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
     refund = Refund.get()
     assert Refund.select().count() == 1 and refund.origin == "api" and refund.idempotency_key.startswith("api-")
+    assert len(refund.idempotency_key) <= 45   # Square's limit, the smallest
     assert (refund.amount, refund.reason) == (2000, "Returned goods")
     if first.status_code == 502:
         assert refund.status == "failed" and error_of(first)["code"] == "gateway_error"

@@ -45,6 +45,15 @@ def new_invoice(api, contact, unit_price=5000):
     return resp.get_json()
 
 
+def assert_described(api, event):
+    """The event's body is valid against its schema in the OpenAPI description."""
+    import jsonschema_rs
+    spec = api.get("/openapi.json").get_json()
+    schema = spec["webhooks"][event["type"]]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    errors = list(jsonschema_rs.validator_for(dict(schema, components=spec["components"])).iter_errors(event))
+    assert not errors, [e.message for e in errors]
+
+
 def test_the_five_events_arrive_once_each_signed(app, api, endpoint, receiver):
     settings(invoice_prefix="F", credit_note_prefix="R")
     contact = make_contact(name="Talleres Ruiz")
@@ -83,6 +92,8 @@ def test_the_five_events_arrive_once_each_signed(app, api, endpoint, receiver):
     for request in receiver.requests:
         assert_signed(request, endpoint.secret)
         assert request["headers"]["Portal-Event-Type"] == json.loads(request["body"])["type"]
+    for event in events:   # each as the description's `webhooks` section says
+        assert_described(api, event)
     by_type = {}
     for event in events:
         by_type.setdefault(event["type"], []).append(event["data"])

@@ -47,6 +47,9 @@ def from_env(instance_path):
         "PDF_CACHE_DIR": env("PDF_CACHE_DIR", os.path.join(instance_path, "pdf-cache")),
         "PDF_CACHE_MAX_FILES": int(env("PDF_CACHE_MAX_FILES", "2000")),
         "SMTP_TIMEOUT": int(env("SMTP_TIMEOUT", "30")),
+        # Seconds a stopping worker gives its jobs in hand before handing them back; below
+        # systemd's TimeoutStopSec (README), above what a mail takes.
+        "WORKER_STOP_GRACE": int(env("WORKER_STOP_GRACE", "20")),
         "BABEL_DEFAULT_LOCALE": env("DEFAULT_LANGUAGE", "en"),
         "BABEL_DEFAULT_TIMEZONE": env("TIMEZONE", "Europe/Madrid"),
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024))),

@@ -48,6 +48,7 @@ QUEUE_NAME = "portal"
 
 _handlers = {}
 _redactors = {}   # kind -> payload -> what the row keeps once the job is done
+_in_hand = {}     # job id -> lease token, for the jobs this process is running now
 _queue_lock = threading.Lock()
 
 
@@ -121,7 +122,14 @@ def run_job(job_id):
     now = utcnow()
     if not Job.claim(job_id, token, now, now + LEASE):
         return False
-    job = Job.get_by_id(job_id)
+    _in_hand[job_id] = token
+    try:
+        return _run_claimed(Job.get_by_id(job_id), token)
+    finally:
+        _in_hand.pop(job_id, None)
+
+
+def _run_claimed(job, token):
     try:
         fn = _handlers.get(job.kind)
         if fn is None:
@@ -142,6 +150,14 @@ def run_job(job_id):
     if not Job.finish(job.id, token, utcnow(), payload=kept):
         log.warning("job %s: lease lost before recording success; it may run again", job.id)
     return True
+
+
+def hand_back():
+    """Give back the jobs this process holds (a worker stopping before they finished): pending
+    again at once, for the next worker, rather than locked until their lease runs out."""
+    for job_id, token in list(_in_hand.items()):
+        if Job.hand_back(job_id, token, utcnow()):
+            log.warning("job %s handed back unfinished: it runs again on the next worker", job_id)
 
 
 def run_due(limit=100):
@@ -242,11 +258,19 @@ def run_worker(app, workers=2, max_delay=1.0):
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SIGTERM (what systemd sends) stops gracefully: no new job is taken, the jobs in hand get
+    # WORKER_STOP_GRACE seconds to finish, and what is still unfinished then is handed back at
+    # once. A second SIGTERM, or SIGINT, stops at once (and hands back too).
     consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                          max_delay=max_delay)
+                                          max_delay=max_delay, graceful_signal="TERM",
+                                          shutdown_timeout=app.config["WORKER_STOP_GRACE"])
     # Jobs that came due while no worker ran should not wait for the first minute tick.
     queue.sweep()
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        with app.app_context(), connection():
+            hand_back()
 
 
 # --- wiring -------------------------------------------------------------------------------

@@ -828,6 +828,7 @@ class Payment(BaseModel):
     checkout_url = CharField(max_length=1000, default="")   # the hosted page, reused by a double click
     provider_payment_ref = CharField(max_length=120, default="")  # payment intent, capture, payment
     returned_at = DateTimeField(null=True)                 # the person came back from the gateway
+    processing_since = DateTimeField(null=True)            # the gateway said the money is on its way
     last_error = CharField(max_length=300, default="")
     updated_at = DateTimeField(default=utcnow)
 
@@ -882,9 +883,13 @@ class Payment(BaseModel):
 
     @classmethod
     def processing_for(cls, document, since):
-        """The online payment the person came back from and the gateway has not confirmed yet."""
+        """The online payment the person came back from and the gateway has not confirmed yet
+        (for `since` at most), or that the gateway itself says is on its way (a bank debit: as
+        long as it takes, so the customer is not offered to pay twice)."""
         return (cls.for_document(document)
-                .where((cls.status == "pending") & cls.returned_at.is_null(False) & (cls.created_at > since))
+                .where((cls.status == "pending")
+                       & (cls.processing_since.is_null(False)
+                          | (cls.returned_at.is_null(False) & (cls.created_at > since))))
                 .order_by(cls.id.desc()).first())
 
     @classmethod
@@ -1209,6 +1214,14 @@ class Job(BaseModel):
         else:
             changes.update(status="pending", run_after=retry_at)
         return cls.update(changes).where(cls._leased(job_id, token)).execute() == 1
+
+    @classmethod
+    def hand_back(cls, job_id, token, now):
+        """A stopping worker gives back a job it could not finish: due again at once, and the
+        attempt it had begun not counted (it was cut short, not failed)."""
+        return (cls.update(status="pending", run_after=now, locked_until=None, lock_token="",
+                           attempts=cls.attempts - 1)
+                .where(cls._leased(job_id, token) & (cls.attempts > 0)).execute() == 1)
 
     @classmethod
     def fail_abandoned(cls, now, error):

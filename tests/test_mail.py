@@ -1,4 +1,5 @@
 """Mail: queued with the caller's transaction, delivered over real SMTP, in the right language."""
+import asyncio
 import datetime
 import email
 import email.policy
@@ -6,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 from flask_babel import get_locale
@@ -315,6 +317,93 @@ def test_worker_command_delivers_mail(app, smtp, tmp_path):
     assert [m.rcpt_tos for m in smtp.messages] == [["swept@example.com"], ["rung@example.com"]], output
     assert Job.get_by_id(swept.id).status == "done" and Job.get_by_id(rung.id).status == "done"
     assert proc.returncode == 0, output
+
+
+
+class SlowSMTP(SMTPServer):
+    """An SMTP server that takes its time: at DATA (the mail is in flight) or at RCPT (nothing
+    sent yet), for the first connection only. `busy` is set once it has started waiting."""
+
+    def __init__(self, stall_at, seconds):
+        super().__init__()
+        self.stall_at, self.seconds = stall_at, seconds
+        self.busy = threading.Event()
+
+    async def _stall(self, stage):
+        if stage == self.stall_at and not self.busy.is_set():
+            self.busy.set()
+            await asyncio.sleep(self.seconds)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await self._stall("RCPT")
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server, session, envelope):
+        await self._stall("DATA")
+        return await super().handle_DATA(server, session, envelope)
+
+
+def start_worker(app, server, tmp_path, **env):
+    app.config["HUEY_FILE"] = str(tmp_path / "huey.db")
+    app.config["SMTP_PORT"] = server.port
+    env = dict(os.environ, DATABASE_URL=app.config["DATABASE_URL"], HUEY_FILE=app.config["HUEY_FILE"],
+               SMTP_HOST="127.0.0.1", SMTP_PORT=str(server.port), MAIL_BACKEND="smtp",
+               SECRET_KEY="test-secret-key-not-for-production", PORTAL_ENV="production",
+               INSTANCE_PATH=str(tmp_path / "instance"), BASE_URL="http://portal.test",
+               HUEY_IMMEDIATE="0", REDIS_URL="", **env)
+    db.close()
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--workers", "1"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=30):
+    proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return "did not stop: " + proc.communicate()[0]
+
+
+def test_sigterm_mid_mail_lets_the_mail_finish_and_sends_it_once(app, tmp_path):
+    """What systemd does on stop or restart: the mail in flight is finished and recorded, not
+    sent a second time when a lease runs out ten minutes later."""
+    server = SlowSMTP("DATA", seconds=2).start()
+    try:
+        proc = start_worker(app, server, tmp_path)
+        with app.app_context():
+            job = send(to="ana@example.com")
+        assert server.busy.wait(30), "the worker never started the mail"
+        output = stop(proc)
+        assert proc.returncode == 0, output
+        job = Job.get_by_id(job.id)
+        assert (job.status, job.attempts, job.lock_token) == ("done", 1, ""), output
+        assert run_due(app) == 0
+        assert [m.rcpt_tos for m in server.messages] == [["ana@example.com"]]
+    finally:
+        server.stop()
+
+
+def test_a_job_still_unfinished_after_the_grace_is_handed_back_at_once(app, tmp_path):
+    server = SlowSMTP("RCPT", seconds=8).start()
+    try:
+        proc = start_worker(app, server, tmp_path, WORKER_STOP_GRACE="1")
+        with app.app_context():
+            job = send(to="ana@example.com")
+        assert server.busy.wait(30), "the worker never started the mail"
+        output = stop(proc)
+        assert proc.returncode == 0, output
+        assert "handed back" in output
+        job = Job.get_by_id(job.id)
+        # Pending and due now, its cut-short attempt not counted: not locked for a 10-minute lease.
+        assert (job.status, job.attempts, job.lock_token, job.locked_until) == ("pending", 0, "", None)
+        assert job.run_after <= utcnow()
+        assert server.messages == []
+        assert run_due(app) == 1            # the next worker sends it, once
+        assert [m.rcpt_tos for m in server.wait_for(1)] == [["ana@example.com"]]
+        assert Job.get_by_id(job.id).status == "done"
+    finally:
+        server.stop()
 
 
 def test_a_sent_mail_keeps_no_link_in_the_database(app, outbox):

@@ -1,16 +1,38 @@
 """Upgrades keep data: a database made at an older migration, with rows in it, migrated to
 today on SQLite (where a CHECK change rebuilds the table) and on PostgreSQL."""
 import datetime
+import hashlib
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrations import Runner
+from playhouse.schema_diff import diff_models
 
+from app import create_app
 from app.cli import MIGRATIONS
-from app.models import (Activity, Comment, Contact, Document, DocumentLine, LineTax, Payment,
-                        PaymentAllocation, Settings)
-from tests.conftest import PG_URL
+from app.models import (MODELS, Activity, Comment, Contact, Document, DocumentLine, LineTax, Payment,
+                        PaymentAllocation, Person, Settings)
+from tests.conftest import PG_URL, Browser
+from tests.factories import PASSWORD
 from tests.old_schema import insert
+
+# Every migration file main has released, with its SHA-256. A released migration is never
+# edited (a database that ran it would never see the change): add a new one instead, and add
+# it here when it is released.
+RELEASED = {
+    "0001_initial.py": "5c27bc6dfdfc496d728284142b9c2c8981efee399e73890674a0f99b25f53d21",
+    "0001_repair_early_schemas.py": "45712a95b895e734e3c5c88a861f3c1cb582054ad745c1272c605fcfa9976e10",
+    "0002_contact_issue_mail.py": "d84fe68ee6b3133a075404892734ba6eeac9b36ead07136d201c2ef07c7b8a37",
+    "0003_number_series.py": "c9410f5456f033071de18050682375f5384a7b3f77112d3cf6d7b2f0f91979da",
+    "0004_document_snapshot.py": "d95d1e5aed48d3c3b6efcdada33f72ee1de778a99af86a521f8f9cdbb1ece435",
+    "0005_credit_notes_refunds_audit.py": "8736ab167f216e7a45dc1a73236d512b4824489fbb686fc5c3190178c56a9ff8",
+    "0006_sealed_secrets.py": "fb2a9ea1ec7c16ba901eaf58ab8ae08eab262102fb944ac0ac696130d023c442",
+    "0007_payment_processing.py": "ce78426578617037c058b34df479afc6dcf7a11bc61fcb5c723a354e591ebfc4",
+}
+EARLY = Path(__file__).parent / "early_migrations"
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -76,3 +98,60 @@ def test_credit_notes_migration_keeps_lines_payments_and_history(old_database):
     with pytest.raises(IntegrityError), database.atomic():
         database.execute_sql("INSERT INTO document_line (document_id, position, description, qty_milli, unit_price, "
                              "discount_bp, net, stock_taken) VALUES (999, 0, 'x', 1, 1, 0, 1, 0)")
+
+
+def test_released_migrations_are_never_edited():
+    found = {name: hashlib.sha256((Path(MIGRATIONS) / name).read_bytes()).hexdigest()
+             for name in sorted(os.listdir(MIGRATIONS)) if name[:1].isdigit() and name.endswith(".py")}
+    assert found == RELEASED, "a released migration changed, vanished or is not listed in RELEASED"
+
+
+@pytest.mark.parametrize("version", ["db2e73c", "6cdf1c3", "355e896", "8ecb717"])
+def test_a_database_made_by_an_early_main_reaches_head_and_serves_pages(old_database, tmp_path, version):
+    """0001_initial was rewritten in place before migrations were frozen: a database made by
+    each of its versions (kept in tests/early_migrations; 8ecb717's is today's) gets to head."""
+    database = old_database
+    first = tmp_path / "first"
+    first.mkdir()
+    early = EARLY / f"0001_initial_{version}.py"
+    shutil.copy(early if early.exists() else Path(MIGRATIONS) / "0001_initial.py", first / "0001_initial.py")
+    Runner(database, str(first)).up()
+    insert(database, Settings, id=1, name="Taller Antiguo")
+    contact = insert(database, Contact, name="Cliente Antiguo", portal_enabled=True)
+    insert(database, Person, contact=contact, email="old@example.com", name="Old", password_hash=_password_hash())
+    doc = insert(database, Document, contact=contact, kind="invoice", number="F-2026-0007", status="open",
+                 issue_date=datetime.date(2026, 1, 2), due_date=datetime.date(2026, 2, 2), currency="EUR",
+                 subtotal=1000, tax_total=210, total=1210, amount_paid=500)
+    insert(database, DocumentLine, document=doc, position=0, description="Work", qty_milli=1000, unit_price=1000,
+           net=1000)
+    payment = insert(database, Payment, document=doc, contact=contact, gateway="manual", amount=500,
+                     currency="EUR", status="succeeded", idempotency_key="k1",
+                     paid_at=datetime.datetime(2026, 1, 5))
+    insert(database, PaymentAllocation, payment=payment, document=doc, amount=500, applied=500)
+
+    Runner(database, MIGRATIONS).up()
+
+    assert not diff_models(database, MODELS)
+    assert database.execute_sql("SELECT contact_id FROM payment").fetchone()[0] == contact
+    assert database.execute_sql("SELECT COUNT(*) FROM payment_allocation").fetchone()[0] == 1
+    url = (f"sqlite:///{database.database}" if isinstance(database, SqliteDatabase)
+           else "postgresql://postgres@127.0.0.1:5432/portal_migration_test")
+    database.close()
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key-not-for-production", "DATABASE_URL": url,
+                      "BASE_URL": "http://portal.test", "HUEY_FILE": str(tmp_path / "huey.db")})
+    from app.db import db
+    try:
+        browser = Browser(app.test_client())
+        browser.get("/login")
+        assert browser.post("/login", {"email": "old@example.com", "password": PASSWORD}).status_code == 303
+        home = browser.get("/")
+        assert home.status_code == 200 and "7.10" in home.get_data(as_text=True)   # 12.10 due, 5.00 paid
+        page = browser.get(f"/documents/{doc}")
+        assert page.status_code == 200 and "F-2026-0007" in page.get_data(as_text=True)
+    finally:
+        db.close_all() if hasattr(db.obj, "close_all") else db.close()   # the pool lets the database go
+
+
+def _password_hash():
+    from app.passwords import hash_password
+    return hash_password(PASSWORD)

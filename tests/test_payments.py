@@ -433,6 +433,75 @@ def test_reconcile_finds_a_checkout_whose_answer_we_never_stored(app, runner, me
     assert PaymentEvent.get().kind == "reconcile"
 
 
+
+def test_reconcile_reads_every_page_of_sessions(app, runner, me, person, invoice, stripe_on):
+    """Our lost checkout is the oldest of 130 recent sessions: beyond Stripe's first page of 100."""
+    sid = sid_of(me, start(me, invoice))
+    Payment.update(provider_ref="", checkout_url="").execute()
+    stripe_on.complete(sid, emit=False)
+    import stripe
+    client = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_on.base_url})
+    for n in range(129):   # other shops' checkouts on the same account, newer than ours
+        client.v1.checkout.sessions.create(params={
+            "mode": "payment", "success_url": "https://example.com/s", "cancel_url": "https://example.com/c",
+            "line_items": [{"quantity": 1, "price_data": {"currency": "eur", "unit_amount": 100 + n,
+                                                          "product_data": {"name": f"other {n}"}}}]})
+    assert len(stripe_on.sessions()) == 130
+    result = runner.invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert Payment.get().provider_ref == sid and reload(invoice).status == "paid"
+
+
+# --- delayed methods (SEPA debit, bank transfer) -------------------------------------------
+
+def delayed_checkout(app, me, invoice, fake):
+    """The customer completes a checkout with a delayed method and comes back to the portal."""
+    sid = sid_of(me, start(me, invoice))
+    fake.complete(sid, delayed=True)
+    assert send(app.test_client(), fake.outbox[-1]).status_code == 200
+    return sid
+
+
+def test_a_delayed_payment_shows_processing_until_its_money_arrives(app, me, invoice, stripe_on):
+    sid = delayed_checkout(app, me, invoice, stripe_on)
+    payment = Payment.get()
+    assert payment.status == "pending" and payment.processing_since is not None
+    assert PaymentEvent.get().outcome == "processing"
+    page = soup(me.get(f"/documents/{invoice.id}"))
+    assert reload(invoice).status == "open"
+    assert page.find(id="pay-form") is None    # not offered to pay twice while the debit runs
+    assert "on its way" in page.find(id="pay-processing").get_text()
+    # Days later, still processing: the 24-hour window of an unconfirmed return does not apply.
+    Payment.update(created_at=Payment.created_at.db_value(payment.created_at.replace(year=2020))).execute()
+    assert soup(me.get(f"/documents/{invoice.id}")).find(id="pay-processing") is not None
+
+    stripe_on.settle_delayed(sid, succeeded=True)
+    assert send(app.test_client(), stripe_on.outbox[-1]).status_code == 200
+    doc = reload(invoice)
+    assert (doc.status, doc.amount_paid) == ("paid", 12100)
+    assert Payment.get().status == "succeeded"
+    assert soup(me.get(f"/documents/{invoice.id}")).find(id="pay-processing") is None
+
+
+def test_a_delayed_payment_that_fails_offers_paying_again(app, me, invoice, stripe_on):
+    sid = delayed_checkout(app, me, invoice, stripe_on)
+    stripe_on.settle_delayed(sid, succeeded=False)
+    assert send(app.test_client(), stripe_on.outbox[-1]).status_code == 200
+    doc = reload(invoice)
+    assert (doc.status, doc.amount_paid) == ("open", 0)
+    assert Payment.get().status == "failed"
+    page = soup(me.get(f"/documents/{invoice.id}"))
+    assert page.find(id="pay-processing") is None and page.find(id="pay-form") is not None
+
+
+def test_coming_back_from_a_delayed_checkout_asks_stripe_and_shows_processing(app, me, invoice, stripe_on):
+    sid = sid_of(me, start(me, invoice))
+    stripe_on.complete(sid, emit=False, delayed=True)      # the webhook is late
+    payment = Payment.get()
+    me.get(f"/payments/{payment.id}/return")
+    assert Payment.get().processing_since is not None and reload(invoice).status == "open"
+
+
 def test_the_business_software_hears_of_online_payments(app, me, invoice, stripe_on):
     import json as _json
     from app.models import WebhookDelivery, WebhookEndpoint

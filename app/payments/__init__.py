@@ -28,6 +28,8 @@ from .. import unit
 
 MODES = ("test", "live")
 PAID, PENDING, FAILED, CANCELLED, APPROVED = "paid", "pending", "failed", "cancelled", "approved"
+# The customer finished the checkout and the money is on its way (a bank debit): not paid yet.
+PROCESSING = "processing"
 
 _MODULES = {"stripe": "stripe_gw", "paypal": "paypal_gw", "square": "square_gw"}
 NAMES = tuple(_MODULES)
@@ -55,7 +57,7 @@ class Field:
 class Outcome:
     """What a gateway says about one checkout."""
     ref: str                   # the checkout's id at the gateway: Payment.provider_ref
-    status: str                # PAID, PENDING, FAILED, CANCELLED, APPROVED (PayPal: capture it)
+    status: str                # PAID, PENDING, PROCESSING, FAILED, CANCELLED, APPROVED (PayPal: capture it)
     amount: int = None         # minor units, as the gateway reports them
     currency: str = ""
     payment_ref: str = ""      # the money movement: payment intent, capture, Square payment

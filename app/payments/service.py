@@ -29,7 +29,7 @@ from ..models import (Activity, Document, Payment, PaymentAllocation, PaymentEve
                       Settings, utcnow)
 from ..money import amount_input
 from ..links import external_link
-from . import APPROVED, CANCELLED, FAILED, PAID, PENDING, GatewayError
+from . import APPROVED, CANCELLED, FAILED, PAID, PENDING, PROCESSING, GatewayError
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +222,11 @@ def settle(gateway_name, outcome):
         if moved and status == "failed":
             webhooks.emit("payment.failed", webhooks.payment_data(Payment.get_by_id(payment.id)))
         return payment, status
+    if outcome.status == PROCESSING:
+        (Payment.update(processing_since=utcnow(), updated_at=utcnow())
+         .where((Payment.id == payment.id) & (Payment.status == "pending") & Payment.processing_since.is_null())
+         .execute())
+        return payment, "processing"
     return payment, "pending"
 
 

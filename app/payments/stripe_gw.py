@@ -10,7 +10,7 @@ import json
 
 from flask_babel import lazy_gettext as _l
 
-from . import (CANCELLED, FAILED, PAID, PENDING, Checkout, Event, Field, Gateway, GatewayError,
+from . import (CANCELLED, FAILED, PAID, PENDING, PROCESSING, Checkout, Event, Field, Gateway, GatewayError,
                InvalidWebhook, Outcome, payment_claims)
 
 SESSION_LIFETIME = datetime.timedelta(hours=1)   # Stripe wants 30 minutes to 24 hours
@@ -89,10 +89,11 @@ class StripeGateway(Gateway):
         import stripe
         created = int(since.replace(tzinfo=datetime.timezone.utc).timestamp())
         try:
+            # Every page (has_more, starting_after), not only the first 100 sessions.
             page = self._client().v1.checkout.sessions.list(params={"created": {"gte": created}, "limit": 100})
+            return [session_outcome(session.to_dict(), "list") for session in page.auto_paging_iter()]
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe: {type(exc).__name__} {exc.http_status or ''}".strip()) from None
-        return [session_outcome(session.to_dict(), "list") for session in page.data]
 
 
 def session_outcome(obj, kind):
@@ -103,6 +104,9 @@ def session_outcome(obj, kind):
         status = CANCELLED
     elif obj.get("status") == "complete" and obj.get("payment_status") == "paid":
         status = PAID
+    elif obj.get("status") == "complete" and obj.get("payment_status") == "unpaid":
+        # A delayed method (SEPA debit, bank transfer): async_payment_succeeded or _failed follows.
+        status = PROCESSING
     claims = dict(obj.get("metadata") or {})
     claims["reference"] = obj.get("client_reference_id") or ""
     intent = obj.get("payment_intent")

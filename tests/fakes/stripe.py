@@ -6,7 +6,8 @@ localstripe has no Checkout Sessions, hence this. It answers the official `strip
                                            Idempotency-Key (the same key replays the first
                                            answer; other parameters with it get 400)
   GET  /v1/checkout/sessions/{id}
-  GET  /v1/checkout/sessions               created[gte], limit
+  GET  /v1/checkout/sessions               created[gte], limit, starting_after (newest first,
+                                           has_more: the library's auto_paging_iter follows it)
   POST /v1/checkout/sessions/{id}/expire
 and serves the hosted page a buyer sees, GET /pay/{id}, whose Pay button (POST) completes the
 session, sends `checkout.session.completed` signed the way Stripe signs
@@ -148,6 +149,12 @@ class FakeStripe(FakeServer):
         since = int(request.query.get("created[gte]", "0") or 0)
         limit = min(int(request.query.get("limit", "10") or 10), 100)
         rows = [s for s in reversed(list(self.registry("sessions").values())) if s["created"] >= since]
+        after = request.query.get("starting_after")
+        if after:
+            ids = [s["id"] for s in rows]
+            if after not in ids:
+                return error(400, "invalid_request_error", f"No such checkout.session: '{after}'", "starting_after")
+            rows = rows[ids.index(after) + 1:]
         return json_response(200, {"object": "list", "url": "/v1/checkout/sessions",
                                    "has_more": len(rows) > limit, "data": rows[:limit]})
 
@@ -182,16 +189,31 @@ class FakeStripe(FakeServer):
         return redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", sid))
 
     # -- what tests call -------------------------------------------------------------------------
-    def complete(self, sid, emit=True):
-        """The buyer pays: the session completes and (by default) its event is sent."""
+    def complete(self, sid, emit=True, delayed=False):
+        """The buyer pays: the session completes and (by default) its event is sent. `delayed`:
+        a delayed method (SEPA Direct Debit, bank transfer): the session completes with
+        payment_status "unpaid" and settle_delayed() later says how it ended (Stripe,
+        docs.stripe.com/payments/checkout/fulfill-orders, "Handle delayed notification payment
+        methods": checkout.session.completed, then checkout.session.async_payment_succeeded or
+        checkout.session.async_payment_failed, the session object in each)."""
         with self.lock:
             session = self.registry("sessions").get(sid)
             if session is None or session["status"] != "open":
                 return None
-            session.update(status="complete", payment_status="paid",
+            session.update(status="complete", payment_status="unpaid" if delayed else "paid",
                            payment_intent="pi_" + random_id(24, "abcdefghijklmnopqrstuvwxyz0123456789"))
         if emit:
             self.emit(self.event("checkout.session.completed", session))
+        return session
+
+    def settle_delayed(self, sid, succeeded=True):
+        """The bank debit of a delayed session arrives (or bounces), and its event is sent."""
+        with self.lock:
+            session = self.registry("sessions")[sid]
+            if succeeded:
+                session["payment_status"] = "paid"
+        kind = "succeeded" if succeeded else "failed"
+        self.emit(self.event(f"checkout.session.async_payment_{kind}", session))
         return session
 
     def event(self, kind, obj, **changes):

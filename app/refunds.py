@@ -26,7 +26,7 @@ from .rules import By, Refused
 log = logging.getLogger(__name__)
 
 
-def request(payment, amount, reason, by):
+def request(payment, amount, reason, by, key=None):
     """Ask the payment's gateway to give back `amount`; returns the Refund row (succeeded, or
     pending until the gateway's webhook says, or failed with the gateway's message)."""
     reason = (reason or "").strip()
@@ -48,7 +48,7 @@ def request(payment, amount, reason, by):
     if gateway is None:
         raise Refused("gateway_not_configured", _l("This payment's gateway has no keys for its mode any more."))
     refund = Refund.create(payment=payment, gateway=payment.gateway, amount=amount, currency=payment.currency,
-                           idempotency_key=f"refund-{uuid.uuid4().hex}", reason=reason,
+                           idempotency_key=key or f"refund-{uuid.uuid4().hex}", reason=reason,
                            origin="api" if by.api_token is not None else "staff", created_by=by.staff)
     with db.atomic():
         Activity.record("refund_requested", document=payment.document_id, contact=payment.contact_id,

@@ -624,8 +624,10 @@ def test_null_or_wrongly_typed_fields_never_cause_a_server_error(api):
     doc = make_document(status="open", kind="order")
     person = make_person(doc.contact)
     category = make_category()
+    payment = Payment.create(document=doc, gateway="manual", amount=100, currency="EUR", status="succeeded",
+                             idempotency_key="manual-fields")
     ids = {"contact_id": doc.contact_id, "person_id": person.id, "doc_id": doc.id, "order_id": doc.id,
-           "product_id": product.id, "category_id": category.id}
+           "product_id": product.id, "category_id": category.id, "payment_id": payment.id}
     spec = api.client.get("/api/v1/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
     for path, item in spec["paths"].items():

@@ -1,7 +1,10 @@
 """The business's side end to end, through the API only: a contact with a person, an invoice and
 a quote, an access link that the person uses in the portal, then comments and a quote decision
-made in the portal, read back through the API, and signed webhooks received by a local server."""
+made in the portal, read back through the API, and signed webhooks received by a local server.
+Then issue 14's: an issued invoice whose PDF keeps the contact's old name, corrected by a credit
+note that lowers what is due."""
 import json
+import subprocess
 
 from app import jobs, webhooks
 from app.api.auth import create_token
@@ -75,3 +78,47 @@ def _scenario(app, api, browser, receiver):
     for request in receiver.requests:
         assert_signed(request, endpoint.secret)
     assert {d.status for d in WebhookDelivery.select()} == {"succeeded"}
+
+
+def pdf_text(data, tmp_path):
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, text=True).stdout
+
+
+def test_an_issued_invoice_corrected_through_the_api_alone(client, tmp_path):
+    api = Api(client, create_token("ERP")[0])
+    make_tax("IVA", 2100)   # tax rates are the business's settings, made in the back-office
+    tax = api.get("/tax-rates").get_json()["data"]
+    contact = api.post("/contacts", {"name": "Ferretería Sol", "tax_id": "B12345678"}).get_json()
+    invoice = api.post("/documents", {"kind": "invoice", "contact_id": contact["id"], "issue": True, "lines": [
+        {"description": "Screws", "quantity": 100, "unit_price": 12, "tax_ids": [tax[0]["id"]]},
+        {"description": "Ladder", "quantity": 1, "unit_price": 8900, "tax_ids": [tax[0]["id"]]}]}).get_json()
+    assert (invoice["status"], invoice["total"], invoice["amount_due"]) == ("open", 12221, 12221)
+
+    # The customer is renamed; the issued invoice's PDF still says who it was issued to.
+    renamed = api.patch(f"/contacts/{contact['id']}", {"name": "Sol Hardware Group"})
+    assert renamed.status_code == 200 and renamed.get_json()["name"] == "Sol Hardware Group"
+    pdf = api.get(f"/documents/{invoice['id']}/pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = pdf_text(pdf.data, tmp_path)
+    assert "Ferretería Sol" in text and "Sol Hardware Group" not in text and invoice["number"] in text
+
+    # The ladder comes back: a credit note for that line.
+    ladder = next(line for line in invoice["lines"] if line["description"] == "Ladder")
+    resp = api.post(f"/documents/{invoice['id']}/credit-notes",
+                    {"lines": [{"line_id": ladder["id"], "quantity": 1}], "reason": "Ladder returned"},
+                    headers={"Idempotency-Key": "ladder-returned"})
+    assert resp.status_code == 201, resp.get_json()
+    note = resp.get_json()
+    assert (note["total"], note["rectifies"]["number"], note["amount_due"]) == (10769, invoice["number"], 0)
+
+    note_pdf = api.get(f"/documents/{note['id']}/pdf")
+    assert note_pdf.status_code == 200 and note["number"] in pdf_text(note_pdf.data, tmp_path)
+
+    fresh = api.get(f"/documents/{invoice['id']}").get_json()
+    assert (fresh["amount_credited"], fresh["amount_due"], fresh["status"]) == (10769, 12221 - 10769, "open")
+    assert [c["number"] for c in fresh["credit_notes"]] == [note["number"]]
+    history = api.get(f"/documents/{invoice['id']}/history").get_json()["data"]
+    assert [e["action"] for e in history] == ["status_open", "credit_note_issued"]
+    assert {e["actor"]["name"] for e in history} == {"ERP"}

@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (positive_data_acceptance, respons
 
 from app.api.auth import create_token
 from app.api.openapi import _paths
+from app.models import Payment
 from tests.factories import make_category, make_document, make_person, make_product, make_tax
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, positive_data_acceptance]
@@ -38,7 +39,11 @@ def api_schema(app):
     """The app's own description, with a few rows so that small ids name something."""
     tax = make_tax()
     person = make_person()
-    make_document(person.contact, kind="invoice", status="open")
+    invoice = make_document(person.contact, kind="invoice", status="open")
+    # Payments to reverse and refund: a manual one and an online one.
+    for gateway in ("manual", "stripe"):
+        Payment.create(document=invoice, gateway=gateway, amount=100, currency="EUR", status="succeeded",
+                       idempotency_key=f"fuzz-{gateway}")
     make_document(person.contact, kind="quote", status="draft")
     make_document(person.contact, kind="order", status="open")
     make_product(category=make_category(), taxes=[(tax.name, tax.rate_bp)])

@@ -59,3 +59,19 @@ def test_spec_validates_as_openapi_3_1(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     schema = schemathesis.openapi.from_dict(spec)
     assert len(list(schema.get_all_operations())) == sum(len(item) for item in spec["paths"].values())
+
+
+def test_every_webhook_event_is_described(client):
+    from app.models import WEBHOOK_EVENTS
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert sorted(spec["webhooks"]) == sorted(WEBHOOK_EVENTS)
+    for event, item in spec["webhooks"].items():
+        body = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["properties"]["type"] == {"const": event} and body["properties"]["data"]["required"]
+
+
+def test_spec_is_valid_against_the_openapi_3_1_schema(client):
+    import jsonschema_rs
+    from schemathesis.specs.openapi.definitions import OPENAPI_31
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert [e.message for e in jsonschema_rs.validator_for(OPENAPI_31).iter_errors(spec)] == []

@@ -5,7 +5,8 @@ OpenAPI 3.1 description at /api/v1/openapi.json that a test keeps equal to the r
 Modules: auth (tokens), errors, idempotency, fields and schemas (what each request may carry,
 declared once with pydantic for both validation and the description), validation (reading
 bodies and query strings with them, cursor pagination), responses and openapi (the
-description), and one module per resource group (contacts, documents, catalog, activity)."""
+description), and one module per resource group (contacts, documents, corrections, catalog,
+activity)."""
 from flask import Blueprint, current_app, jsonify, request
 
 from ..web.limits import limiter
@@ -35,7 +36,7 @@ def init_app(app):
     """Register the API: routes, JSON errors for unknown API URLs, no CSRF (bearer tokens are
     not sent by browsers on their own, so there is no cross-site request to forge)."""
     from .. import csrf
-    from . import activity, catalog, contacts, documents  # noqa: F401  (their routes)
+    from . import activity, catalog, contacts, corrections, documents  # noqa: F401  (their routes)
     csrf.exempt(bp)
     app.register_blueprint(bp)
 

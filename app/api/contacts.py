@@ -2,13 +2,14 @@
 from flask import jsonify, url_for
 from peewee import IntegrityError
 
-from .. import tokens
+from .. import contacts, tokens
 from ..db import db
 from ..models import Activity, Contact, Person, Settings
 from ..links import external_url
+from ..rules import Refused
 from .. import serializers
 from . import bp
-from .errors import ApiError
+from .errors import ApiError, from_refusal
 from .idempotency import idempotent
 from .schemas import (AccessLinkCreate, ContactCreate, ContactQuery, ContactUpdate, Page, PersonCreate,
                       PersonUpdate)
@@ -16,11 +17,22 @@ from .validation import Conflicts, fetch, page, read_body, read_query
 
 
 def read_contact(creating):
-    """The contact fields sent, as the model's values."""
+    """The contact fields sent, as the model's values, and whether a duplicate tax id is meant."""
     values = read_body(ContactCreate if creating else ContactUpdate).given()
     if "payment_methods" in values:
         values["gateways"] = ",".join(values.pop("payment_methods"))
-    return values
+    return values, values.pop("allow_duplicate_tax_id", False)
+
+
+def _duplicate(exc, values, contact=None):
+    """A duplicate tax id refused: the 409 names the contact that has it, by name and id."""
+    error = from_refusal(exc)
+    existing = contacts.same_tax_id(values.get("tax_id"), exclude=contact) if exc.code == "duplicate_tax_id" else None
+    if existing is not None:
+        error.message = (f"Contact {existing.id}, {existing.name}, already has this tax id; send "
+                         "allow_duplicate_tax_id: true to save it anyway.")
+        error.fields = {"tax_id": error.message}
+    return error
 
 
 @bp.get("/contacts")
@@ -45,8 +57,11 @@ def list_contacts():
 @idempotent
 def create_contact():
     """Create a contact."""
-    values = read_contact(creating=True)
-    contact = Contact.create(**values)
+    values, allow_duplicate = read_contact(creating=True)
+    try:
+        contact = contacts.create(values, allow_duplicate_tax_id=allow_duplicate)
+    except Refused as exc:
+        raise _duplicate(exc, values) from None
     response = jsonify(serializers.contact(contact))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_contact", contact_id=contact.id)
@@ -63,10 +78,13 @@ def get_contact(contact_id):
 def update_contact(contact_id):
     """Change some fields of a contact (portal access and payment methods too)."""
     contact = fetch(Contact, contact_id, "contact")
-    values = read_contact(creating=False)
+    values, allow_duplicate = read_contact(creating=False)
     if values:
         with db.atomic():
-            Contact.update(values).where(Contact.id == contact.id).execute()
+            try:
+                contacts.update(Contact.get_by_id(contact.id), values, allow_duplicate_tax_id=allow_duplicate)
+            except Refused as exc:
+                raise _duplicate(exc, values, contact) from None
             if "portal_enabled" in values and values["portal_enabled"] != contact.portal_enabled:
                 Activity.record("portal_" + ("on" if values["portal_enabled"] else "off"),
                                 contact=contact.id, detail="API")

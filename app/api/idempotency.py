@@ -70,16 +70,22 @@ class _NotStored(Exception):
         self.response = response
 
 
+def read_key():
+    """The request's Idempotency-Key, or None; 400 when it is not 1 to 255 printable ASCII."""
+    key = request.headers.get(HEADER)
+    if key is not None and (not 1 <= len(key) <= 255 or any(ord(c) < 33 or ord(c) > 126 for c in key)):
+        raise ApiError(400, "invalid_idempotency_key",
+                       "An Idempotency-Key is 1 to 255 printable ASCII characters.",
+                       {HEADER: "Use 1 to 255 printable ASCII characters, like a UUID."})
+    return key
+
+
 def idempotent(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        key = request.headers.get(HEADER)
+        key = read_key()
         if key is None:
             return view(*args, **kwargs)
-        if not 1 <= len(key) <= 255 or any(ord(c) < 33 or ord(c) > 126 for c in key):
-            raise ApiError(400, "invalid_idempotency_key",
-                           "An Idempotency-Key is 1 to 255 printable ASCII characters.",
-                           {HEADER: "Use 1 to 255 printable ASCII characters, like a UUID."})
         token, fingerprint = current_token(), _fingerprint()
         IdempotencyRecord.delete().where((IdempotencyRecord.token == token)
                                          & (IdempotencyRecord.key == key)

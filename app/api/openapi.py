@@ -70,8 +70,12 @@ ERRORS = {
     "409": _error("The request is valid but the data, or a rule a schema cannot express, refuses it; "
                   "`code` says which: unknown_reference (an id or SKU in the body names nothing usable), "
                   "email_taken, sku_taken, date_before_issue, unit_price_required, "
-                  "duplicate_tax, amount_too_large, over_amount_due, category_cycle, insufficient_stock, "
-                  "a status that does not allow it...; `fields` names the inputs concerned."),
+                  "duplicate_tax, duplicate_tax_id (`allow_duplicate_tax_id: true` saves it anyway), "
+                  "amount_too_large, over_amount_due, category_cycle, insufficient_stock, "
+                  "not_creditable, over_credit, unknown_line, duplicate_line, bad_quantity, bad_price, "
+                  "not_manual, not_reversible, not_online, not_refundable, over_refundable, "
+                  "gateway_not_configured, a status that does not allow it...; `fields` names the inputs "
+                  "concerned."),
     "422": _error("The body does not match its schema (one message per field), or an Idempotency-Key "
                   "reused with another request."),
     "429": _error("Too many requests for this token; see Retry-After."),
@@ -122,6 +126,23 @@ def _pdf_op():
     return op
 
 
+def _refund_op():
+    """Refunds: the Idempotency-Key is the refund's own key, kept for good, and a gateway that
+    refuses is a 502."""
+    op = _op("/payments/{payment_id}/refunds", "Refund an online payment through its gateway, fully or partly",
+             "Refund", "201", schemas.RefundCreate, idempotent=True)
+    op["description"] = ("The answer is the refund: succeeded, or pending until the gateway confirms it (a "
+                         "payment.refunded webhook follows). With an Idempotency-Key, the key becomes the "
+                         "refund's own and is sent to the gateway: a retry, however late, answers with the "
+                         "same refund and never refunds twice. Manual payments are reversed instead.")
+    op["parameters"] = [dict(p, description="The refund's key, kept for good: a retry with it never refunds "
+                                            "twice; reusing it for another request is a 422.")
+                        if p["name"] == IDEMPOTENCY["name"] else p for p in op["parameters"]]
+    op["responses"]["502"] = _error("The gateway refused or failed the refund (`message` says why); the "
+                                    "refund is kept, failed. Retry with a new Idempotency-Key.")
+    return op
+
+
 def _paths():
     s = schemas
     post_only = ["403", "409", "422"]
@@ -158,11 +179,21 @@ def _paths():
         "/documents/{doc_id}/payments": {
             "post": _op("/documents/{doc_id}/payments", "Record a manual payment", "Payment", "201",
                         s.PaymentCreate, idempotent=True)},
+        "/documents/{doc_id}/credit-notes": {
+            "post": _op("/documents/{doc_id}/credit-notes",
+                        "Issue a credit note against an issued invoice (some lines, or full: true)",
+                        "Document", "201", s.CreditNoteCreate, idempotent=True)},
+        "/documents/{doc_id}/history": {
+            "get": _op("/documents/{doc_id}/history", "Read the audit trail of a document", "History")},
         "/documents/{doc_id}/comments": {
             "post": _op("/documents/{doc_id}/comments", "Comment as the business (author: the token's name)",
                         "Comment", "201", s.CommentCreate, idempotent=True)},
         "/payments": {"get": _op("/payments", "List payments", "PaymentList", query=s.PaymentQuery)},
         "/payments/{payment_id}": {"get": _op("/payments/{payment_id}", "Read a payment", "Payment")},
+        "/payments/{payment_id}/reverse": {
+            "post": _op("/payments/{payment_id}/reverse", "Reverse a manual payment (its document owes it again)",
+                        "Payment", body=s.PaymentReversal, idempotent=True)},
+        "/payments/{payment_id}/refunds": {"post": _refund_op()},
         "/comments": {"get": _op("/comments", "List comments", "CommentList", query=s.CommentQuery)},
         "/quote-decisions": {
             "get": _op("/quote-decisions", "List quote acceptances and refusals", "QuoteDecisionList",
@@ -201,6 +232,58 @@ def _paths():
     return paths
 
 
+# --- webhooks -------------------------------------------------------------------------------
+
+# What `data` carries for each event: the same shapes the API answers.
+EVENT_DATA = {
+    "document.viewed": ("A person opened an issued document in the portal.",
+                        {"document": "DocumentSummary", "person": "Person"}),
+    "quote.accepted": ("A quote was accepted in the portal.",
+                       {"decision": "QuoteDecision", "document": "DocumentSummary"}),
+    "quote.declined": ("A quote was declined in the portal.",
+                       {"decision": "QuoteDecision", "document": "DocumentSummary"}),
+    "payment.succeeded": ("A payment was received (online or recorded).",
+                          {"payment": "Payment", "document": "DocumentSummary"}),
+    "payment.failed": ("An online payment failed.", {"payment": "Payment", "document": "DocumentSummary"}),
+    "order.created": ("A sales order was placed or made from a quote.", {"document": "DocumentSummary"}),
+    "comment.created": ("A comment was written on a document.",
+                        {"comment": "Comment", "document": "DocumentSummary"}),
+    "invoice.issued": ("An invoice was issued (it has its number).", {"document": "DocumentSummary"}),
+    "invoice.paid": ("An invoice became paid in full.", {"document": "DocumentSummary"}),
+    "credit_note.issued": ("A credit note was issued against an invoice: `document` is the credit note, "
+                           "`invoice` the invoice as it is now (amount_credited, amount_due).",
+                           {"document": "DocumentSummary", "invoice": "DocumentSummary"}),
+    "payment.refunded": ("Money was given back on an online payment (a refund, or a chargeback lost).",
+                         {"payment": "Payment", "document": "DocumentSummary", "refund": "Refund"}),
+    "payment.reversed": ("A manual payment was reversed: its document owes the amount again.",
+                         {"payment": "Payment", "document": "DocumentSummary"}),
+}
+
+
+def _webhooks():
+    """The events POSTed to the endpoints staff register, as OpenAPI 3.1 `webhooks`."""
+    out = {}
+    for event in WEBHOOK_EVENTS:
+        summary, data = EVENT_DATA[event]
+        body = {"type": "object", "required": ["id", "type", "created_at", "data"], "properties": {
+            "id": {"type": "string", "description": "Unique per event: deliveries retried carry the same id."},
+            "type": {"const": event}, "created_at": {"type": "string", "format": "date-time"},
+            "data": {"type": "object", "required": list(data),
+                     "properties": {name: ref(schema) for name, schema in data.items()}}}}
+        out[event] = {"post": {
+            "summary": summary, "operationId": "webhook" + event.title().replace(".", "").replace("_", ""),
+            "parameters": [
+                {"name": "Portal-Signature", "in": "header", "required": True, "schema": {"type": "string"},
+                 "description": "t=<unix time>,v1=<hex HMAC-SHA256 of f\"{t}.{body}\" with the endpoint's "
+                                "secret>; refuse it when older than 5 minutes."},
+                {"name": "Portal-Event-Id", "in": "header", "required": True, "schema": {"type": "string"},
+                 "description": "The event's id, as in the body: the same on every retry."},
+                {"name": "Portal-Event-Type", "in": "header", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {"2XX": {"description": "Received; any other answer is retried."}}}}
+    return out
+
+
 def spec():
     """The OpenAPI document, with the server URL from BASE_URL."""
     return {
@@ -208,11 +291,12 @@ def spec():
         "info": {"title": "Customer portal API", "version": "1",
                  "description": "Bearer-token REST API for the business's own software. Money is integer "
                                 "minor units with an ISO 4217 currency; rates and discounts are basis points. "
-                                "Lists are newest first with cursor pagination. Webhook events: "
-                                + ", ".join(WEBHOOK_EVENTS) + " (see README: signature scheme)."},
+                                "Lists are newest first with cursor pagination. Webhook events (see `webhooks`): "
+                                + ", ".join(WEBHOOK_EVENTS) + "."},
         "servers": [{"url": current_app.config["BASE_URL"] + "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                        "schemas": dict(responses.schemas(), **request_schemas())},
         "paths": _paths(),
+        "webhooks": _webhooks(),
     }

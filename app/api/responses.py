@@ -1,7 +1,8 @@
 """The JSON Schema of what the API answers (app/serializers.py writes it), for the OpenAPI
 description; what it accepts is declared in app/api/schemas.py."""
-from ..models import KINDS, STATUSES
+from ..models import KINDS, STATUSES, Activity
 from .fields import CURSOR
+from .schemas import PAYMENT_STATUSES
 
 
 def ref(name):
@@ -48,7 +49,17 @@ def schemas():
         "status": {"type": "string", "enum": list(STATUSES)}, "contact_id": INT,
         "issue_date": DAY, "due_date": _nullable(DAY), "valid_until": _nullable(DAY),
         "currency": CURRENCY, "reference": STR, "subtotal": MONEY, "tax_total": MONEY, "total": MONEY,
-        "amount_paid": MONEY, "amount_due": MONEY, "overdue": BOOL, "expired": BOOL, "version": INT,
+        "amount_paid": MONEY,
+        "amount_due": dict(MONEY, description="What the customer still owes: total − amount_credited − amount_paid, "
+                                              "never below 0; always 0 on a credit note."),
+        "amount_credited": dict(MONEY, description="Invoices: what issued credit notes took off."),
+        "credit_balance": dict(MONEY, description="Invoices: what was paid beyond what credit notes left to pay, "
+                                                  "owed back to the customer."),
+        "reason": dict(STR, description="Credit notes: why the invoice is corrected."),
+        "rectifies": {"oneOf": [_obj({"id": INT, "number": STR, "issue_date": DAY}, ("id", "number", "issue_date")),
+                                {"type": "null"}],
+                      "description": "Credit notes: the invoice corrected, as it was when the credit note was issued."},
+        "overdue": BOOL, "expired": BOOL, "version": INT,
         "source_id": _nullable(INT), "created_at": WHEN, "updated_at": WHEN,
         "issued_at": _nullable(WHEN),
         "portal_url": {"type": "string", "format": "uri", "description": "The document in the portal."},
@@ -65,6 +76,9 @@ def schemas():
                                                  ("name", "rate_bp", "base", "amount"))},
         "payments": {"type": "array", "items": ref("Payment")},
         "comments": {"type": "array", "items": ref("Comment")},
+        "credit_notes": {"type": "array", "description": "Invoices: their issued credit notes, oldest first.",
+                         "items": _obj({"id": INT, "number": STR, "issue_date": DAY, "total": MONEY, "reason": STR},
+                                       ("id", "number", "issue_date", "total"))},
         "decision": {"oneOf": [ref("QuoteDecision"), {"type": "null"}]}})
     return {
         "Error": _obj({"error": _obj({
@@ -94,9 +108,39 @@ def schemas():
                                              "payments", "comments", "decision", "portal_url", "pdf_url")),
         "DocumentList": _list_of("DocumentSummary"),
         "Payment": _obj({"id": INT, "document_id": INT, "gateway": STR, "amount": MONEY, "currency": STR,
-                         "status": STR, "provider_ref": STR, "method_note": STR, "flagged": BOOL,
-                         "flag_reason": STR, "paid_at": _nullable(WHEN), "created_at": WHEN},
-                        ("id", "document_id", "gateway", "amount", "currency", "status")),
+                         "status": {"type": "string", "enum": list(PAYMENT_STATUSES),
+                                    "description": "reversed: a manual payment taken back (reversed_at, "
+                                                   "reversal_reason); refunded: given back in full."},
+                         "provider_ref": STR, "method_note": STR, "flagged": BOOL,
+                         "flag_reason": STR, "paid_at": _nullable(WHEN), "created_at": WHEN,
+                         "amount_refunded": dict(MONEY, description="Given back through the gateway (refunds, "
+                                                                    "chargebacks)."),
+                         "refundable": dict(MONEY, description="What may still be refunded (online payments)."),
+                         "reversed_at": _nullable(WHEN), "reversal_reason": STR,
+                         "refunds": {"type": "array", "items": ref("Refund")}},
+                        ("id", "document_id", "gateway", "amount", "currency", "status", "amount_refunded",
+                         "refunds")),
+        "Refund": _obj({"id": INT, "payment_id": INT, "kind": {"type": "string", "enum": ["refund", "chargeback"]},
+                        "amount": MONEY, "currency": CURRENCY,
+                        "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]},
+                        "reason": STR, "provider_ref": STR,
+                        "origin": {"type": "string", "enum": ["staff", "api", "gateway"]},
+                        "created_at": WHEN, "settled_at": _nullable(WHEN)},
+                       ("id", "payment_id", "kind", "amount", "currency", "status", "origin", "created_at")),
+        "AuditEntry": _obj({"id": INT, "document_id": INT,
+                            "action": {"type": "string", "enum": list(Activity.AUDIT_ACTIONS)}, "at": WHEN,
+                            "actor": _obj({"kind": {"type": "string",
+                                                    "enum": ["staff", "api_token", "person", "gateway", "system"]},
+                                           "id": _nullable(INT),
+                                           "name": {"type": "string", "description": "The staff user's, token's or "
+                                                    "person's name; the gateway's (stripe...); system."}},
+                                          ("kind", "id", "name")),
+                            "detail": STR,
+                            "data": {"type": "object", "description": "What changed (amounts, status, ids)."}},
+                           ("id", "document_id", "action", "at", "actor", "detail", "data")),
+        "History": _obj({"data": {"type": "array", "items": ref("AuditEntry")}}, ("data",),
+                        description="A document's audit trail, oldest first: issue, void, credit notes, "
+                                    "payments, reversals, refunds, status moves."),
         "PaymentList": _list_of("Payment"),
         "Comment": _obj({"id": INT, "document_id": INT, "author_name": STR,
                          "author_type": {"type": "string", "enum": ["person", "staff"]},

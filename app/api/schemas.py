@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..config import LANGUAGES
+from ..credit_notes import MAX_REASON
 from ..documents import MAX_LINES
 from ..models import GATEWAYS, MAX_STOCK, ORDER, STATUSES, TRANSITIONS
 from .fields import (MAX_AMOUNT, BasisPoints, Bool, ChoiceList, Currency, CurrencyOrEmpty, Cursor, Day,
@@ -20,7 +21,7 @@ from .fields import (MAX_AMOUNT, BasisPoints, Bool, ChoiceList, Currency, Curren
 
 MAX_PAGE = 100
 ORDER_STATUSES = tuple(sorted(TRANSITIONS[ORDER]))
-PAYMENT_STATUSES = ("pending", "succeeded", "failed", "cancelled", "refunded")
+PAYMENT_STATUSES = ("pending", "succeeded", "failed", "cancelled", "refunded", "reversed")
 Language = Literal[("",) + tuple(LANGUAGES)]
 
 # Messages for a field whose generic one would say less.
@@ -28,6 +29,7 @@ FIELD_MESSAGES = {
     ("lines", "too_short"): "Send at least one line.",
     ("lines", "too_long"): f"A document can have at most {MAX_LINES} lines.",
     ("lines", "list_type"): "Send at least one line.",
+    ("full", "literal_error"): "Must be true (or left out, with lines).",
 }
 TOTALS = ("total", "subtotal", "tax_total", "net", "amount_paid", "amount_due")
 # What "given" means in a schema: not null, and for text not blank either.
@@ -68,6 +70,9 @@ class ContactUpdate(Body):
     discount_bp: BasisPoints | None = Field(None, description="Basis points: 500 = 5 %.")
     notes: Text(5000) | None = None
     archived: Bool | None = None
+    allow_duplicate_tax_id: Bool | None = Field(
+        None, description="true: save a tax id another contact already has (a branch billed apart, an "
+                          "import); otherwise that is refused with a 409 duplicate_tax_id naming the contact.")
 
 
 class ContactCreate(ContactUpdate):
@@ -174,6 +179,51 @@ class PaymentCreate(Body):
     note: Line(200) | None = None
 
 
+class CreditLine(Body):
+    """What to credit of one of the invoice's lines: goods given back (a quantity), or a price
+    lowered afterwards (a unit price below the invoiced one)."""
+    line_id: Id = Field(description="The id of one of the invoice's lines (GET /documents/{id}).")
+    quantity: Quantity = Field(description="Up to 3 decimals, at most the quantity invoiced.")
+    unit_price: Int(1, MAX_AMOUNT) | None = Field(
+        None, description="Minor units, before tax, at most the invoiced one; default: the invoiced one.")
+
+
+CreditLines = Annotated[list[CreditLine], MinLen(1), MaxLen(MAX_LINES)]
+_LINES, _FULL = {"lines": {"type": "array"}}, {"full": {"const": True}}
+
+
+class CreditNoteCreate(Body):
+    """Either lines to credit, or full: true: every line in full (refused once part of the invoice
+    is credited; then send the lines left)."""
+    lines: CreditLines | None = None
+    full: Literal[True] | None = Field(None, description="true: credit the whole invoice.")
+    reason: Text(MAX_REASON, filled=True) = Field(description="Why the invoice is corrected; printed on the "
+                                                              "credit note.")
+
+    # One of the two, never both (null counting as not given): the schema says it with anyOf and
+    # not, the check below the same.
+    model_config = ConfigDict(json_schema_extra={
+        "anyOf": [{"required": ["lines"], "properties": _LINES}, {"required": ["full"], "properties": _FULL}],
+        "not": {"required": ["lines", "full"], "properties": {**_LINES, **_FULL}}})
+
+    @model_validator(mode="after")
+    def _lines_or_full(self):
+        if (self.lines is None) == (self.full is None):
+            message = "Send lines or full: true, not both." if self.lines is not None else \
+                "Send lines, or full: true to credit the whole invoice."
+            raise PydanticCustomError("required_fields", message, {"fields": "lines,full"})
+        return self
+
+
+class PaymentReversal(Body):
+    reason: Line(300, filled=True) = Field(description="Why the payment is taken back (kept with it).")
+
+
+class RefundCreate(Body):
+    amount: Int(1, MAX_AMOUNT) = Field(description="Minor units, at most what is left to refund of the payment.")
+    reason: Line(300, filled=True) = Field(description="Why the money is given back (kept with the refund).")
+
+
 class CommentCreate(Body):
     body: Text(5000, filled=True)
 
@@ -224,8 +274,8 @@ class CategoryCreate(CategoryUpdate):
 
 
 BODIES = (ContactCreate, ContactUpdate, PersonCreate, PersonUpdate, AccessLinkCreate, DocumentCreate,
-          PaymentCreate, CommentCreate, OrderStatusChange, ProductCreate, ProductUpdate, StockAdjustment,
-          CategoryCreate, CategoryUpdate)
+          PaymentCreate, CreditNoteCreate, PaymentReversal, RefundCreate, CommentCreate, OrderStatusChange,
+          ProductCreate, ProductUpdate, StockAdjustment, CategoryCreate, CategoryUpdate)
 
 
 # --- query strings ----------------------------------------------------------------------------
@@ -245,7 +295,7 @@ class ContactQuery(Page):
 
 
 class DocumentQuery(Page):
-    kind: Literal["invoice", "quote", "order"] = None
+    kind: Literal["invoice", "quote", "order", "credit_note"] = None
     status: Literal[tuple(STATUSES)] = None
     contact_id: QueryId = None
     number: QueryText(40) = None

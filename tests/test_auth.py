@@ -239,6 +239,26 @@ def test_access_off_then_on_leaves_old_sessions_and_links_dead(app, staff, mailb
     assert sign_in(Browser(app.test_client()), person.email).status_code == 303   # access is on again
 
 
+
+@pytest.mark.parametrize("change", [{"portal_enabled": False}, {"archived": True}])
+def test_access_closed_through_the_api_ends_sessions_and_links(app, change):
+    from app.api.auth import create_token
+    person = make_person(password=PASSWORD)
+    browser = Browser(app.test_client())
+    sign_in(browser, person.email)
+    link = AccessLink.select().count()
+    token, _row = create_token("ERP")
+    with app.app_context():
+        from app import tokens
+        tokens.issue(person)
+    assert AccessLink.select().where(AccessLink.used_at.is_null()).count() == link + 1
+    answer = app.test_client().patch(f"/api/v1/contacts/{person.contact_id}", json=change,
+                                     headers={"Authorization": "Bearer " + token})
+    assert answer.status_code == 200, answer.get_json()
+    assert not signed_in(browser)
+    assert AccessLink.select().where(AccessLink.used_at.is_null()).count() == 0
+
+
 def test_sign_in_starts_a_new_session_id(app, browser):
     person = make_person(password=PASSWORD)
     browser.get("/login")

@@ -108,14 +108,16 @@ def paypal_token(fake):
 
 
 def verify_with_api(fake, token, headers, event, webhook_id=None):
-    """Ask the fake's verify-webhook-signature API about received (lower-cased) headers."""
+    """Ask the fake's verify-webhook-signature API about received (lower-cased) headers, with the
+    event as bytes (passed on unchanged, as PayPal needs) or as an object (serialised again)."""
     payload = {"auth_algo": headers["paypal-auth-algo"], "cert_url": headers["paypal-cert-url"],
                "transmission_id": headers["paypal-transmission-id"],
                "transmission_sig": headers["paypal-transmission-sig"],
                "transmission_time": headers["paypal-transmission-time"],
-               "webhook_id": webhook_id or fake.webhook_id, "webhook_event": event}
-    status, _, body = fetch("POST", fake.url("/v1/notifications/verify-webhook-signature"),
-                           json.dumps(payload, indent=2).encode(),
+               "webhook_id": webhook_id or fake.webhook_id}
+    raw = event if isinstance(event, bytes) else json.dumps(event, indent=2).encode()
+    request = json.dumps(payload, indent=2).encode()[:-2] + b',\n  "webhook_event": ' + raw + b"\n}"
+    status, _, body = fetch("POST", fake.url("/v1/notifications/verify-webhook-signature"), request,
                            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     assert status == 200
     return json.loads(body)["verification_status"]
@@ -199,6 +201,11 @@ def test_paypal_declined_capture_on_request(paypal_fake):
     with pytest.raises(ErrorException) as declined:
         client.orders.capture_order({"id": order.id})
     assert declined.value.details[0].issue == "INSTRUMENT_DECLINED"
+    # The payer must approve again (with another funding source) before a capture succeeds.
+    with pytest.raises(ErrorException) as again:
+        client.orders.capture_order({"id": order.id})
+    assert again.value.details[0].issue == "ORDER_NOT_APPROVED"
+    assert paypal_fake.approve(order.id)[0] == 303
     assert client.orders.capture_order({"id": order.id}).body.status == "COMPLETED"
 
 
@@ -254,10 +261,12 @@ def test_paypal_webhook_is_signed_like_paypal(paypal_fake, receiver):
 
     # The documented API, with the right webhook id, then a wrong one, then a tampered event.
     token = paypal_token(paypal_fake)
-    assert verify_with_api(paypal_fake, token, headers, event) == "SUCCESS"
-    assert verify_with_api(paypal_fake, token, headers, event, webhook_id="OTHER") == "FAILURE"
+    assert verify_with_api(paypal_fake, token, headers, body) == "SUCCESS"
+    assert verify_with_api(paypal_fake, token, headers, body, webhook_id="OTHER") == "FAILURE"
     tampered = {**event, "resource": {**event["resource"], "custom_id": "doc-43"}}
     assert verify_with_api(paypal_fake, token, headers, tampered) == "FAILURE"
+    # The same event serialised again is other bytes: PayPal (and so the fake) says no.
+    assert verify_with_api(paypal_fake, token, headers, event) == "FAILURE"
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")

@@ -111,10 +111,24 @@ def test_return_without_approval_marks_nothing_paid(me, invoice, paypal):
     assert soup(me.get(f"/documents/{invoice.id}")).find(id="pay-processing") is not None
 
 
-def test_a_declined_capture_leaves_the_invoice_unpaid(me, invoice, paypal):
-    oid = order_id(start(me, invoice))
+def test_a_declined_instrument_sends_the_payer_back_to_paypal_to_choose_another(me, invoice, paypal):
+    resp = start(me, invoice)
+    oid = order_id(resp)
     paypal.approve(oid)
     paypal.next_capture_error = "INSTRUMENT_DECLINED"
+    back = me.get(f"/payments/{Payment.get().id}/return")
+    assert back.status_code == 303 and back.headers["Location"] == resp.paypal_url   # PayPal's page again
+    assert reload(invoice).amount_paid == 0 and Payment.get().status == "pending"
+    paypal.approve(oid)                                  # another card, this time accepted
+    me.get(f"/payments/{Payment.get().id}/return")
+    assert reload(invoice).status == "paid" and Payment.get().status == "succeeded"
+
+
+@pytest.mark.parametrize("issue", ["TRANSACTION_REFUSED", "PAYER_CANNOT_PAY"])
+def test_a_refused_capture_leaves_the_invoice_unpaid(me, invoice, paypal, issue):
+    oid = order_id(start(me, invoice))
+    paypal.approve(oid)
+    paypal.next_capture_error = issue
     me.get(f"/payments/{Payment.get().id}/return")
     assert reload(invoice).amount_paid == 0 and Payment.get().status == "failed"
     assert soup(me.get(f"/documents/{invoice.id}")).select_one("#pay #pay-form") is not None
@@ -229,3 +243,88 @@ def test_concurrent_returns_capture_once(app, live_server, me, invoice, paypal):
     codes = race(back, back, back, timeout=30)
     assert codes == [303, 303, 303]
     assert len(paypal.captures) == 1 and reload(invoice).amount_paid == 12100
+
+
+# --- signatures on the bytes received (issue 15) --------------------------------------------
+
+def capture_event(paypal, payment, invoice, oid, payer_name="José Ñúñez Ærø"):
+    capture = {"id": "CAPTURE1", "status": "COMPLETED", "amount": {"currency_code": "EUR", "value": "121.00"},
+               "custom_id": f"p={payment.id};d={invoice.id};c={invoice.contact_id}",
+               "supplementary_data": {"related_ids": {"order_id": oid}},
+               "payee": {"email_address": "ventas@talleres.example"}, "note_to_payer": f"Gracias, {payer_name}"}
+    return paypal.event("PAYMENT.CAPTURE.COMPLETED", capture, "capture", "Payment completed")
+
+
+def test_an_event_with_non_ascii_text_verifies_on_its_bytes(app, me, invoice, paypal):
+    oid = order_id(start(me, invoice))
+    paypal.approve(oid)
+    event = capture_event(paypal, Payment.get(), invoice, oid)
+    body = json.dumps(event, ensure_ascii=False).encode()       # UTF-8, as PayPal sends it
+    assert "Ñúñez".encode() in body
+    resp = app.test_client().post("/webhooks/paypal", data=body,
+                                  headers={"Content-Type": "application/json", **paypal.sign(body)})
+    assert resp.status_code == 200
+    assert reload(invoice).status == "paid"
+
+
+@pytest.mark.parametrize("change", ["one byte", "certificate elsewhere", "plain http certificate", "other algorithm"])
+def test_one_changed_byte_or_a_foreign_certificate_is_refused(app, me, invoice, paypal, change):
+    oid = order_id(start(me, invoice))
+    paypal.approve(oid)
+    body = json.dumps(capture_event(paypal, Payment.get(), invoice, oid), ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", **paypal.sign(body)}
+    if change == "one byte":
+        at = body.index(b": ") + 1
+        body = body[:at] + b"\t" + body[at + 1:]                  # still the same JSON, not the same bytes
+    elif change == "certificate elsewhere":
+        headers["PAYPAL-CERT-URL"] = "https://certs.evil.example/v1/notifications/certs/CERT-fake"
+    elif change == "plain http certificate":
+        headers["PAYPAL-CERT-URL"] = "http://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594"
+    else:
+        headers["PAYPAL-AUTH-ALGO"] = "SHA1withRSA"
+    resp = app.test_client().post("/webhooks/paypal", data=body, headers=headers)
+    assert resp.status_code == 400
+    assert PaymentEvent.select().count() == 0 and reload(invoice).amount_paid == 0
+
+
+@pytest.mark.load
+def test_fifty_forged_posts_at_once_leave_the_portal_answering(app, database_url, tmp_path, paypal_fake):
+    """Forged posts cost a CRC and an RSA check, no call to PayPal: with the two sync workers of
+    the documented unit, a customer's page still answers during a flood (bounded, and reported)."""
+    import threading
+    import time
+
+    import requests
+
+    from tests.servers import Gunicorn, app_env
+    from tests.test_load_faults import sign_in
+    person = make_person(contact=make_contact(name="Talleres Ruiz", gateways="paypal", portal_enabled=True))
+    doc = make_document(person.contact, number="F-2026-0099")
+    env = app_env(tmp_path, DATABASE_URL=database_url, PAYPAL_API_BASE=paypal_fake.base_url,
+                  PAYPAL_CLIENT_ID=paypal_fake.client_id, PAYPAL_CLIENT_SECRET=paypal_fake.client_secret,
+                  PAYPAL_WEBHOOK_ID=paypal_fake.webhook_id)
+    from app.db import db
+    db.close()
+    with Gunicorn(env, tmp_path, workers=2) as server:
+        customer = sign_in(server.url, person)
+        body = json.dumps(paypal_fake.event("PAYMENT.CAPTURE.COMPLETED", {"id": "X"}, "capture", "forged")).encode()
+        forged = {"Content-Type": "application/json", **paypal_fake.sign(body)}
+        forged["PAYPAL-TRANSMISSION-SIG"] = "AAAA" + forged["PAYPAL-TRANSMISSION-SIG"][4:]
+        statuses, start = [], threading.Barrier(51)
+
+        def post():
+            start.wait()
+            statuses.append(requests.post(server.url + "/webhooks/paypal", data=body, headers=forged,
+                                          timeout=60).status_code)
+        threads = [threading.Thread(target=post) for _ in range(50)]
+        for t in threads:
+            t.start()
+        start.wait()
+        began = time.monotonic()
+        page = customer.get(f"{server.url}/documents/{doc.id}", timeout=15)   # the bound: 15 s
+        waited = time.monotonic() - began
+        for t in threads:
+            t.join(60)
+    assert page.status_code == 200 and "F-2026-0099" in page.text
+    assert statuses == [400] * 50
+    print(f"\n[paypal flood] customer page answered in {waited:.2f} s during 50 forged posts")

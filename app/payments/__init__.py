@@ -30,6 +30,8 @@ MODES = ("test", "live")
 PAID, PENDING, FAILED, CANCELLED, APPROVED = "paid", "pending", "failed", "cancelled", "approved"
 # The customer finished the checkout and the money is on its way (a bank debit): not paid yet.
 PROCESSING = "processing"
+# The payer's card or bank declined at capture; PayPal says to send them back to choose another.
+RETRY = "retry"
 
 _MODULES = {"stripe": "stripe_gw", "paypal": "paypal_gw", "square": "square_gw"}
 NAMES = tuple(_MODULES)
@@ -40,7 +42,12 @@ class InvalidWebhook(Exception):
 
 
 class GatewayError(Exception):
-    """The gateway refused a call or did not answer; the message is safe to log (no keys)."""
+    """The gateway refused a call or did not answer; the message is safe to log (no keys).
+    `issue`: the gateway's own error code when it gave one (PayPal's INSTRUMENT_DECLINED)."""
+
+    def __init__(self, message, issue=""):
+        super().__init__(message)
+        self.issue = issue
 
 
 @dataclass

@@ -29,7 +29,7 @@ from ..models import (Activity, Document, Payment, PaymentAllocation, PaymentEve
                       Settings, utcnow)
 from ..money import amount_input
 from ..links import external_link
-from . import APPROVED, CANCELLED, FAILED, PAID, PENDING, PROCESSING, GatewayError
+from . import APPROVED, CANCELLED, FAILED, PAID, PENDING, PROCESSING, RETRY, GatewayError
 
 log = logging.getLogger(__name__)
 
@@ -177,16 +177,22 @@ def refresh(payment):
     return result
 
 
+CHOOSE_AGAIN = "declined: the payer chooses another way to pay"
+
+
 def returned(payment):
     """The person is back from the gateway: note it (the page then says "processing") and
-    ask the gateway itself whether it is paid. The URL's own parameters are never read."""
+    ask the gateway itself whether it is paid. The URL's own parameters are never read.
+    Returns what was done: CHOOSE_AGAIN sends the person back to the gateway's page."""
     (Payment.update(returned_at=utcnow()).where((Payment.id == payment.id) & Payment.returned_at.is_null())
      .execute())
-    if payment.status != "succeeded":
-        try:
-            refresh(payment)
-        except GatewayError as exc:
-            log.warning("payment %s: fetch on return failed: %s", payment.id, exc)
+    if payment.status == "succeeded":
+        return "already applied"
+    try:
+        return refresh(payment)
+    except GatewayError as exc:
+        log.warning("payment %s: fetch on return failed: %s", payment.id, exc)
+        return None
 
 
 def cancelled(payment):
@@ -222,6 +228,10 @@ def settle(gateway_name, outcome):
         if moved and status == "failed":
             webhooks.emit("payment.failed", webhooks.payment_data(Payment.get_by_id(payment.id)))
         return payment, status
+    if outcome.status == RETRY:
+        (Payment.update(last_error=CHOOSE_AGAIN, updated_at=utcnow())
+         .where((Payment.id == payment.id) & (Payment.status == "pending")).execute())
+        return payment, CHOOSE_AGAIN
     if outcome.status == PROCESSING:
         (Payment.update(processing_since=utcnow(), updated_at=utcnow())
          .where((Payment.id == payment.id) & (Payment.status == "pending") & Payment.processing_since.is_null())

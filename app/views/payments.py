@@ -160,7 +160,9 @@ def _back_to(payment):
 def returned(payment_id):
     """Back from the gateway: ask it (not the URL) whether it is paid, then show the document."""
     payment = get_payment(g.contact, payment_id)
-    service.returned(payment)
+    if service.returned(payment) == service.CHOOSE_AGAIN and payment.checkout_url:
+        # PayPal: the card or bank declined at capture; the payer picks another on PayPal's page.
+        return redirect(payment.checkout_url, 303)
     return redirect(_back_to(payment), 303)
 
 

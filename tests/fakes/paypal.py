@@ -83,7 +83,6 @@ class PayPalFake(FakeServer):
     def clear(self):
         self._tokens = deque(maxlen=MAX_TOKENS)
         self._meta = {}                                  # order id -> return/cancel URLs
-        self._signed_bodies = deque(maxlen=1000)         # for the verify API (see there)
 
     # -- what tests read ---------------------------------------------------------------------
     @property
@@ -142,8 +141,6 @@ class PayPalFake(FakeServer):
         transmission_time = transmission_time or utc_now()
         message = transmission_message(transmission_id, transmission_time,
                                        webhook_id or self.webhook_id, body)
-        with self.lock:
-            self._signed_bodies.append(bytes(body))
         return {
             "PAYPAL-TRANSMISSION-ID": transmission_id,
             "PAYPAL-TRANSMISSION-TIME": transmission_time,
@@ -267,6 +264,10 @@ class PayPalFake(FakeServer):
                                      "Order call or provide a valid payment_source in the request.")
             if self.next_capture_error:
                 issue, self.next_capture_error = self.next_capture_error, None
+                if issue == "INSTRUMENT_DECLINED":
+                    # The payer may approve again with another funding source (PayPal, "Handle
+                    # funding failures": redirect the buyer back to the approve link, then capture).
+                    order["status"] = "PAYER_ACTION_REQUIRED"
                 return unprocessable(issue, "The instrument presented was either declined by the "
                                      "processor or bank, or it can't be used for this payment.")
             capture = self._capture(order)
@@ -397,12 +398,9 @@ class PayPalFake(FakeServer):
                 "debug_id": random_id(13).lower(),
                 "details": [{"field": f, "location": "body", "issue": "must not be null"}
                             for f in missing]})
-        event = body["webhook_event"]
-        # The API gets the event re-serialized by the caller, not the bytes that were signed:
-        # try the fake's own serialization, and any signed body that parses to the same event.
-        with self.lock:
-            candidates = [b for b in self._signed_bodies if _parses_to(b, event)]
-        candidates.append(dumps(event))
+        # PayPal checks the CRC32 of the event's bytes as the caller sends them: only a caller
+        # that passes the body it received unchanged (not parsed and serialised again) verifies.
+        candidates = [raw_member(request.body, "webhook_event")]
         try:
             signature = base64.b64decode(body["transmission_sig"], validate=True)
         except ValueError:
@@ -656,11 +654,23 @@ def transmission_message(transmission_id, transmission_time, webhook_id, body):
     return f"{transmission_id}|{transmission_time}|{webhook_id}|{zlib.crc32(body)}".encode()
 
 
-def _parses_to(body, event):
-    try:
-        return json.loads(body) == event
-    except ValueError:
-        return False
+def raw_member(document, name):
+    """The bytes of a top-level member's value in a JSON object, exactly as they were sent."""
+    text = document.decode("utf-8")
+    decoder, i = json.JSONDecoder(), text.index("{") + 1
+    while True:
+        while text[i] in " \t\r\n,":
+            i += 1
+        if text[i] == "}":
+            return b""
+        key, i = decoder.raw_decode(text, i)
+        i = text.index(":", i) + 1
+        while text[i] in " \t\r\n":
+            i += 1
+        start = i
+        _value, i = decoder.raw_decode(text, i)
+        if key == name:
+            return text[start:i].encode("utf-8")
 
 
 # -- RSA with the standard library ---------------------------------------------------------------

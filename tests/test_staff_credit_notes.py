@@ -232,6 +232,7 @@ def test_a_reversed_manual_payment_makes_the_invoice_owe_again(staff, staff_user
     newest = page.select_one("#history .history-entry")
     assert "Payment reversed" in newest.text and "The transfer bounced" in newest.text
     assert newest.select_one(".history-who").text == staff_user.name and "Staff" in newest.text
+    assert "The transfer bounced" in soup(staff.get(f"/staff/payments/{payment.id}")).find(id="payment-reversal").text
     actions = [a.action for a in Activity.trail(invoice)]
     assert actions == ["status_open", "payment_manual", "payment_reversed"]
 
@@ -331,6 +332,9 @@ def test_refunds_from_the_gateway_show_on_the_payment_and_in_the_history(app, st
     assert "€21.00" in row.text and row.select_one(".badge-refund-succeeded") is not None
     newest = page.select_one("#history .history-entry")
     assert "Refunded" in newest.text and "Gateway: Stripe" in newest.text
+    shown = soup(staff.get(f"/staff/payments/{payment.id}"))
+    assert shown.find(id="payment-refunded").text == "€21.00"
+    assert "€21.00" in shown.find(id=f"refund-row-{refund.id}").text
     form = soup(staff.get(refund_url(invoice, payment)))
     assert form.find(id="f-amount")["value"] == "100.00"   # what is left
     resp = staff.post(refund_url(invoice, payment), {"amount": "100.01"})

@@ -339,3 +339,24 @@ def test_refunds_from_the_gateway_show_on_the_payment_and_in_the_history(app, st
     assert form.find(id="f-amount")["value"] == "100.00"   # what is left
     resp = staff.post(refund_url(invoice, payment), {"amount": "100.01"})
     assert resp.status_code == 422 and "100.00" in error_text(resp, "amount")
+
+
+def test_a_double_click_on_refund_asks_the_gateway_once(staff, staff_user, stripe_on, invoice):
+    payment = online_payment(invoice)
+    form = soup(staff.get(refund_url(invoice, payment)))
+    key = form.select_one("#refund-form input[name=key]")["value"]
+    assert len(key) == 32
+    data = {"amount": "10.00", "reason": "Goodwill", "key": key}
+    first, second = staff.post(refund_url(invoice, payment), data), staff.post(refund_url(invoice, payment), data)
+    assert first.status_code == second.status_code == 303
+    refund = Refund.get()   # one row: the second click answered the first refund
+    assert (Refund.select().count(), refund.amount, refund.created_by_id) == (1, 1000, staff_user.id)
+    assert Activity.select().where(Activity.action == "refund_requested").count() == 1
+    assert refund.status in ("succeeded", "pending", "failed")
+    page = staff.get(second.headers["Location"])
+    flash = soup(page).select_one(".flash-success, .flash-info, .flash-error").text
+    assert "€10.00" in flash
+    if refund.status == "failed":   # a gateway without refunds yet, or one that refused: its message is shown
+        assert refund.last_error and refund.last_error in flash
+    row = soup(page).find(id=f"refund-row-{refund.id}")
+    assert row.select_one(f".badge-refund-{refund.status}") is not None

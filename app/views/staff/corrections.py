@@ -2,6 +2,9 @@
 reversed (app/documents.reverse_payment); an online payment is refunded through its gateway
 (app/refunds.request). Each starts from the document's payments list and asks for a reason on a
 page of its own; the services decide what is allowed and nothing is written when they refuse."""
+import re
+import secrets
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -16,6 +19,7 @@ from .fields import read_amount
 
 bp = staff_blueprint("corrections", "/documents")
 MAX_REASON = 300   # what documents.reverse_payment and refunds.request keep
+KEY = re.compile(r"[0-9a-f]{32}")
 
 
 def get_payment(doc_id, payment_id):
@@ -79,7 +83,8 @@ def refund_page(doc, payment, form, status=200):
 def new_refund(doc_id, payment_id):
     """Show the refund form, the amount preset to what can still be refunded."""
     doc, payment = get_payment(doc_id, payment_id)
-    form = Form(values={"amount": amount_input(refundable_now(payment), payment.currency)})
+    form = Form(values={"amount": amount_input(refundable_now(payment), payment.currency),
+                        "key": secrets.token_hex(16)})
     return refund_page(doc, payment, form)
 
 
@@ -90,10 +95,12 @@ def refund(doc_id, payment_id):
     form = Form(request.form)
     amount = read_amount(form, "amount", payment.currency)
     reason = form.text("reason", max_length=MAX_REASON, multiline=True)
+    # The form's one-time key: a second click answers the first refund instead of making another.
+    key = form.raw("key") if KEY.fullmatch(form.raw("key")) else None
     row = None
     if form.ok:
         try:
-            row = refunds.request(payment, amount, reason, By(staff=g.staff))
+            row = refunds.request(payment, amount, reason, By(staff=g.staff), key=key)
         except Refused as exc:
             form.error(exc.field or "form", str(exc.message))
     if not form.ok:

@@ -360,3 +360,14 @@ def test_a_double_click_on_refund_asks_the_gateway_once(staff, staff_user, strip
         assert refund.last_error and refund.last_error in flash
     row = soup(page).find(id=f"refund-row-{refund.id}")
     assert row.select_one(f".badge-refund-{refund.status}") is not None
+
+
+def test_crediting_a_paid_invoice_shows_the_balance_in_the_customers_favour(staff, invoice):
+    pay_in_full(staff, invoice)
+    assert soup(staff.get(f"/staff/documents/{invoice.id}")).find(id="new-credit-note") is not None
+    resp = staff.post(url(invoice), {f"qty-{line_of(invoice).id}": "1", "reason": "One unit returned"})
+    assert resp.status_code == 303
+    page = soup(staff.get(f"/staff/documents/{invoice.id}"))
+    assert page.find(id="doc-credit-balance").text.startswith("€60.50")
+    assert (page.find(id="doc-due").text, page.find(id="doc-credited").text) == ("€0.00", "€60.50")
+    assert Document.get_by_id(invoice.id).status == "paid"

@@ -16,6 +16,7 @@ import logging
 import uuid
 
 from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
 
 from . import money, payments, serializers, webhooks
 from .db import db
@@ -28,7 +29,13 @@ log = logging.getLogger(__name__)
 
 def request(payment, amount, reason, by, key=None):
     """Ask the payment's gateway to give back `amount`; returns the Refund row (succeeded, or
-    pending until the gateway's webhook says, or failed with the gateway's message)."""
+    pending until the gateway's webhook says, or failed with the gateway's message). `key`
+    (the form's one-time key) makes a repeated request, a double click, answer the refund it
+    already made instead of asking the gateway for a second one."""
+    if key:
+        done = Refund.get_or_none(Refund.idempotency_key == stored_key(key))
+        if done is not None:
+            return _same_payment(done, payment)
     reason = (reason or "").strip()
     if len(reason) > 300:
         raise Refused("reason_too_long", _l("Use at most %(n)s characters.", n=300), field="reason")
@@ -47,9 +54,13 @@ def request(payment, amount, reason, by, key=None):
     gateway = payments.get(payment.gateway, payment.mode)
     if gateway is None:
         raise Refused("gateway_not_configured", _l("This payment's gateway has no keys for its mode any more."))
-    refund = Refund.create(payment=payment, gateway=payment.gateway, amount=amount, currency=payment.currency,
-                           idempotency_key=key or f"refund-{uuid.uuid4().hex}", reason=reason,
-                           origin="api" if by.api_token is not None else "staff", created_by=by.staff)
+    try:
+        with db.atomic():
+            refund = Refund.create(payment=payment, gateway=payment.gateway, amount=amount, currency=payment.currency,
+                                   idempotency_key=stored_key(key or uuid.uuid4().hex), reason=reason,
+                                   origin="api" if by.api_token is not None else "staff", created_by=by.staff)
+    except IntegrityError:   # the same key, created by the other click meanwhile
+        return _same_payment(Refund.get(Refund.idempotency_key == stored_key(key)), payment)
     with db.atomic():
         Activity.record("refund_requested", document=payment.document_id, contact=payment.contact_id,
                         **by.activity(_money(amount, payment.currency), refund=refund.id, payment=payment.id,
@@ -70,6 +81,17 @@ def request(payment, amount, reason, by, key=None):
         elif outcome.status == FAILED:
             _fail(refund, payment, "")
     return Refund.get_by_id(refund.id)
+
+
+def _same_payment(refund, payment):
+    if refund.payment_id != payment.id:
+        raise Refused("key_reused", _l("This form was already used for another payment; reload it."))
+    return refund
+
+
+def stored_key(key):
+    """The Refund row's idempotency key (sent to the gateway too) for a caller's key."""
+    return f"refund-{key}"
 
 
 def _committed(payment):

@@ -300,7 +300,7 @@ def test_a_retried_refund_with_its_key_is_the_same_refund(api, invoice, stripe_o
     assert first.status_code in (201, 502) and again.status_code == first.status_code, first.get_json()
     assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
     refund = Refund.get()
-    assert Refund.select().count() == 1 and refund.origin == "api" and refund.idempotency_key.startswith("api-")
+    assert Refund.select().count() == 1 and refund.origin == "api" and refund.idempotency_key.startswith("refund-api-")
     assert len(refund.idempotency_key) <= 45   # Square's limit, the smallest
     assert (refund.amount, refund.reason) == (2000, "Returned goods")
     if first.status_code == 502:

@@ -20,7 +20,8 @@ def good_data(**changes):
         "email": "hola@example.com", "phone": "+34 910 000 000", "website": "ferreteria.example",
         "notify_email": "avisos@example.com", "default_currency": "usd", "languages": ["es", "ca", "en"],
         "default_language": "ca", "invoice_prefix": "FAC", "quote_prefix": "PRE/2", "order_prefix": "PED-A",
-        "payment_terms_days": "15", "quote_validity_days": "60", "default_terms": "Pago a 15 días.",
+        "credit_note_prefix": "REC", "payment_terms_days": "15", "quote_validity_days": "60",
+        "default_terms": "Pago a 15 días.",
         "quote_to_order": "1", "allow_partial_payments": "1", "min_partial_amount": "50,25",
         "stock_display": "exact", "low_stock_threshold": "3", "sell_out_of_stock": "1",
         "access_link_hours": "720", "link_session_hours": "168",
@@ -65,6 +66,7 @@ def test_good_settings_are_saved_and_shown(staff):
     assert s.website == "https://ferreteria.example"
     assert (s.default_currency, s.languages, s.default_language) == ("USD", "es,en,ca", "ca")
     assert (s.invoice_prefix, s.quote_prefix, s.order_prefix) == ("FAC", "PRE/2", "PED-A")
+    assert s.credit_note_prefix == "REC"
     assert (s.payment_terms_days, s.quote_validity_days, s.default_terms) == (15, 60, "Pago a 15 días.")
     assert s.quote_to_order and s.allow_partial_payments and s.sell_out_of_stock
     assert (s.min_partial_amount, s.stock_display, s.low_stock_threshold) == (5025, "exact", 3)
@@ -86,6 +88,7 @@ def test_good_settings_are_saved_and_shown(staff):
     ("default_currency", ""), ("languages", []), ("languages", ["es", "xx"]),
     ("default_language", "xx"), ("default_language", "fr"),
     ("invoice_prefix", ""), ("invoice_prefix", "F 1"), ("quote_prefix", "P" * 21), ("order_prefix", "<b>"),
+    ("credit_note_prefix", ""), ("credit_note_prefix", "R 1"),
     ("payment_terms_days", "-1"), ("payment_terms_days", "soon"), ("payment_terms_days", ""),
     ("quote_validity_days", "0"), ("quote_validity_days", "1.5"), ("default_terms", "t" * 5001),
     ("min_partial_amount", "-5"), ("min_partial_amount", "abc"), ("min_partial_amount", "1.001"),

@@ -136,7 +136,7 @@ def refund_payment(payment_id):
     key = read_key()
     key = _refund_key(key) if key is not None else None
     if key is not None:
-        earlier = Refund.get_or_none(Refund.idempotency_key == key)
+        earlier = Refund.get_or_none(Refund.idempotency_key == refunds.stored_key(key))
         if earlier is not None:
             return _same_request(earlier, payment, body)
     try:
@@ -145,7 +145,7 @@ def refund_payment(payment_id):
         raise from_refusal(exc) from None
     except IntegrityError:
         # The same key, sent twice at once: the other request made the refund; answer as it does.
-        earlier = Refund.get_or_none(Refund.idempotency_key == key) if key else None
+        earlier = Refund.get_or_none(Refund.idempotency_key == refunds.stored_key(key)) if key else None
         if earlier is None:
             raise
         return _same_request(earlier, payment, body)

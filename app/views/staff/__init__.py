@@ -43,11 +43,11 @@ def require_staff():
 def register(app):
     """Every back-office area is a child of one `staff` blueprint under /staff: endpoints read
     `staff.documents.show`, and only `staff.auth` is reachable without a staff sign-in."""
-    from . import (access, api_tokens, auth, catalog, categories, comments, contacts, documents,
-                   gateways, jobs, numbering, pdf, settings, taxes, webhooks)
+    from . import (access, api_tokens, auth, catalog, categories, comments, contacts, corrections, credit_notes,
+                   documents, gateways, jobs, numbering, pdf, settings, taxes, webhooks)
     staff = Blueprint("staff", __name__, url_prefix="/staff")
-    for module in (auth, contacts, access, documents, pdf, catalog, categories, taxes, settings, numbering, jobs,
-                   comments, api_tokens, webhooks, gateways):
+    for module in (auth, contacts, access, documents, credit_notes, corrections, pdf, catalog, categories, taxes,
+                   settings, numbering, jobs, comments, api_tokens, webhooks, gateways):
         staff.register_blueprint(module.bp)
     app.register_blueprint(staff)
 

@@ -4,17 +4,21 @@ import datetime
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ... import comments, documents, quotes
+from ... import comments, credit_notes, documents, quotes
 from ...rules import By, Refused
-from ...models import KINDS, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate
+from ...models import INVOICE, KINDS, ORDER, QUOTE, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate
 from ...money import amount_input
 from ...web.forms import Form
 from ...web.htmx import render
+from . import corrections, history
 from . import document_form as df
 from . import get_any_document, staff_blueprint
 
 bp = staff_blueprint("documents", "/documents")
 PAGE = 50
+# What the editor makes. Credit notes are issued from their invoice (app/views/staff/credit_notes.py),
+# never typed: a draft credit note would have no invoice to rectify and no reason.
+EDITOR_KINDS = (INVOICE, QUOTE, ORDER)
 
 
 def editor_context(kind, form, rows, doc=None):
@@ -57,7 +61,7 @@ def index():
 @bp.get("/new/<kind>")
 def new(kind):
     """Show the editor for a new document of this kind."""
-    if kind not in KINDS:
+    if kind not in EDITOR_KINDS:
         abort(404)
     settings = Settings.get_solo()
     contact = Contact.get_or_none(Contact.id == request.args.get("contact", type=int))
@@ -96,7 +100,7 @@ def _editor_post(kind, doc=None):
 @bp.post("/new/<kind>")
 def create(kind):
     """Create a draft document from the editor."""
-    if kind not in KINDS:
+    if kind not in EDITOR_KINDS:
         abort(404)
     return _editor_post(kind)
 
@@ -104,7 +108,7 @@ def create(kind):
 @bp.post("/totals/<kind>")
 def totals(kind):
     """Recompute the editor's totals panel from the typed lines (live totals, HTMX)."""
-    if kind not in KINDS:
+    if kind not in EDITOR_KINDS:
         abort(404)
     form, header = df.read_header(request.form, kind)
     rows, _bad = df.read_rows(request.form, header.get("currency") or "EUR", list(TaxRate.select()))
@@ -112,16 +116,23 @@ def totals(kind):
     return render("staff/documents/edit.html", "partials/_doc_totals.html", **ctx)
 
 
+def show_context(doc, pay_form=None):
+    """Everything the document page and its fragments (payments, credit notes, history) need."""
+    payments = list(Payment.for_document(doc).order_by(Payment.created_at.desc(), Payment.id.desc()))
+    activity = (Activity.select().where((Activity.document == doc) & Activity.action.not_in(Activity.AUDIT_ACTIONS))
+                .order_by(Activity.created_at.desc()).limit(30))
+    pay_form = pay_form or Form(values={"amount": amount_input(doc.amount_due, doc.currency),
+                                        "paid_on": datetime.date.today().isoformat()})
+    return {"doc": doc, "payments": payments, "activity": activity, "pay_form": pay_form,
+            "refundable": {p.id: corrections.refundable_now(p) for p in payments if p.gateway in Payment.ONLINE},
+            "credit_notes": list(credit_notes.of(doc)) if doc.kind == INVOICE else [],
+            "history": history.trail(doc), "comments": comments.thread(doc), "decision": quotes.decision_for(doc)}
+
+
 @bp.get("/<int:doc_id>")
 def show(doc_id):
-    """Show a document with its lines, totals, payments and status actions."""
-    doc = get_any_document(doc_id)
-    payments = doc.payments.order_by(Payment.created_at.desc())
-    activity = (Activity.select().where(Activity.document == doc).order_by(Activity.created_at.desc()).limit(30))
-    pay_form = Form(values={"amount": amount_input(doc.amount_due, doc.currency),
-                            "paid_on": datetime.date.today().isoformat()})
-    return render_template("staff/documents/show.html", doc=doc, payments=payments, activity=activity,
-                           pay_form=pay_form, comments=comments.thread(doc), decision=quotes.decision_for(doc))
+    """Show a document with its lines, totals, payments, credit notes, history and status actions."""
+    return render_template("staff/documents/show.html", **show_context(get_any_document(doc_id)))
 
 
 @bp.get("/<int:doc_id>/edit")
@@ -190,8 +201,6 @@ def record_payment(doc_id):
         except Refused as exc:
             form.error(exc.field or "amount", str(exc.message))
     if not form.ok:
-        payments = doc.payments.order_by(Payment.created_at.desc())
-        return render_template("staff/documents/show.html", doc=doc, payments=payments, activity=[],
-                               pay_form=form), 422
+        return render_template("staff/documents/show.html", **show_context(doc, form)), 422
     flash(_("Payment recorded."), "success")
     return redirect(url_for(".show", doc_id=doc.id), 303)

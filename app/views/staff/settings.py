@@ -22,11 +22,11 @@ bp = staff_blueprint("settings", "/settings")
 LOGO_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP"}
 LOGO_MAX_BYTES = 1024 * 1024
 PREFIX_RE = re.compile(r"[A-Za-z0-9/-]{1,20}")
-PREFIXES = ("invoice_prefix", "quote_prefix", "order_prefix")
+PREFIXES = ("invoice_prefix", "quote_prefix", "order_prefix", "credit_note_prefix")
 STOCK_DISPLAYS = ("exact", "level", "hidden")
 TEXT_FIELDS = ("name", "tax_id", "address", "email", "phone", "website", "notify_email",
                "default_currency", "default_language", "invoice_prefix", "quote_prefix",
-               "order_prefix", "default_terms", "stock_display")
+               "order_prefix", "credit_note_prefix", "default_terms", "stock_display")
 NUMBER_FIELDS = ("payment_terms_days", "quote_validity_days", "low_stock_threshold",
                  "access_link_hours", "link_session_hours")
 FLAGS = ("quote_to_order", "allow_partial_payments", "sell_out_of_stock")

@@ -5,18 +5,21 @@ from flask import Blueprint, jsonify
 from .. import health
 from ..cli import MIGRATIONS
 from ..web.limits import limiter
+from . import public
 
 bp = Blueprint("health", __name__)
 LIMIT = "120/minute"
 
 
 @bp.get("/healthz")
+@public
 @limiter.limit(LIMIT)
 def healthz():
     return _answer({"status": "ok"}, 200)
 
 
 @bp.get("/readyz")
+@public
 @limiter.limit(LIMIT)
 def readyz():
     checks = health.checks(MIGRATIONS)

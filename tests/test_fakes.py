@@ -360,7 +360,9 @@ def test_square_checkout_through_the_sdk(square_fake):
     assert payment.amount_money.amount == 1250 and payment.amount_money.currency == "EUR"
     assert client.payments.get(payment_id=payment.id).payment.status == "COMPLETED"
     fetched = client.orders.get(order_id=order.id).order
-    assert fetched.state == "COMPLETED" and fetched.tenders[0].payment_id == payment.id
+    # A paid link order stays OPEN (Square), with the tender and nothing left due.
+    assert fetched.state == "OPEN" and fetched.tenders[0].payment_id == payment.id
+    assert fetched.net_amount_due_money.amount == 0
     assert [o.id for o in client.orders.batch_get(order_ids=[order.id, "nope"]).orders] == [order.id]
 
     # Paying again takes no second payment.
@@ -392,7 +394,11 @@ def test_square_order_checkout_with_reference(square_fake):
     assert created.related_resources.orders[0].total_money.amount == 600
     assert square_fake.pay_link(created.payment_link.id) == (200, None)   # no redirect_url
     [payment] = square_fake.payments.values()
-    assert payment["reference_id"] == "doc-42" and payment["amount_money"]["amount"] == 600
+    assert "reference_id" not in payment and payment["amount_money"]["amount"] == 600   # the order has it
+    assert square_fake.orders[payment["order_id"]]["reference_id"] == "doc-42"
+    found = client.orders.search(location_ids=[square_fake.location_id],
+                                 query={"sort": {"sort_field": "CREATED_AT", "sort_order": "DESC"}}).orders
+    assert [o.reference_id for o in found] == ["doc-42"]
 
 
 @pytest.mark.parametrize("quick_pay, status, code", [

@@ -169,7 +169,7 @@ def test_sales_orders_can_be_paid_too(app, me, person, square):
     assert page.find(id="pay") is None and page.select_one("#receipts a[download]")
 
 
-def test_reconcile_lists_square_payments_and_adopts_an_order_we_never_stored(app, runner, me, invoice, square):
+def test_reconcile_searches_square_orders_and_adopts_one_we_never_stored(app, runner, me, invoice, square):
     link = link_of(start(me, invoice), square)
     order_id = Payment.get().provider_ref
     Payment.update(provider_ref="", checkout_url="").execute()
@@ -179,7 +179,9 @@ def test_reconcile_lists_square_payments_and_adopts_an_order_we_never_stored(app
     payment = Payment.get()
     assert payment.provider_ref == order_id and payment.status == "succeeded"
     assert reload(invoice).status == "paid"
-    assert any(r.path == "/v2/payments" and r.method == "GET" for r in square.requests)
+    # Found by its order's reference_id (payments carry none), confirmed by its payment.
+    assert any(r.path == "/v2/orders/search" and r.method == "POST" for r in square.requests)
+    assert any(r.path.startswith("/v2/payments/") and r.method == "GET" for r in square.requests)
 
 
 def test_a_payment_naming_another_contacts_payment_is_refused(app, auth, me, invoice, square):
@@ -197,3 +199,29 @@ def test_a_payment_naming_another_contacts_payment_is_refused(app, auth, me, inv
     assert send(app.test_client(), square.message(event)).status_code == 200
     assert reload(invoice).amount_paid == 0 and reload(theirs).amount_paid == 0
     assert Payment.get_by_id(my_payment.id).flagged and Payment.get_by_id(their_payment.id).status == "pending"
+
+
+def test_a_paid_link_order_stays_open_and_the_return_confirms_it_from_the_payment(app, me, invoice, square):
+    """Square leaves a paid Payment Link order OPEN: the redirect's fetch must read the tender's
+    payment, not the order's state."""
+    link = link_of(start(me, invoice), square)
+    status, back = square.pay_link(link)                  # webhooks kept in the outbox
+    order = square.orders[Payment.get().provider_ref]
+    assert order["state"] == "OPEN" and order["tenders"]
+    me.get(back.replace("http://portal.test", ""))
+    assert reload(invoice).status == "paid"
+    assert Payment.get().provider_payment_ref == order["tenders"][0]["payment_id"]
+
+
+def test_a_webhook_naming_another_order_is_traced_to_ours_by_its_reference(app, me, invoice, square):
+    square.order_differs = True
+    link = link_of(start(me, invoice), square)
+    square.pay_link(link)
+    square.flush()
+    updated = square.outbox[-1]
+    assert updated.event["data"]["object"]["payment"]["order_id"] != Payment.get().provider_ref
+    assert send(app.test_client(), updated).status_code == 200
+    assert reload(invoice).status == "paid" and Payment.get().status == "succeeded"
+    # Redelivered, or the other event of the pair: matched by the payment id now, applied once.
+    assert send(app.test_client(), square.outbox[-2]).status_code == 200
+    assert reload(invoice).amount_paid == 12100

@@ -131,6 +131,11 @@ class Gateway(ABC):
         """Give back refund.amount of the payment; a gateway that cannot says so."""
         raise GatewayError(f"{self.name} refunds are not supported")
 
+    def resolve(self, outcome):
+        """Our payment id for an outcome naming a checkout we have no reference for, or None
+        (only Square, whose payments may name an order other than the link's)."""
+        return None
+
     def recent(self, since):
         """Outcomes of the checkouts or payments made since `since` (naive UTC), for reconcile;
         a gateway with no such list (PayPal) returns none."""

@@ -122,6 +122,7 @@ def handle_event(gateway_name, event):
     outcome = event.outcome
     if outcome is not None and outcome.status == APPROVED:
         outcome = _finish_approved(gateway_name, outcome)
+    hint = _resolve(gateway_name, outcome) if outcome is not None else None
     with db.atomic():
         try:
             with db.atomic():
@@ -134,10 +135,35 @@ def handle_event(gateway_name, event):
         if event.refund is not None:
             payment, result = refunds.from_gateway(gateway_name, event.refund)
         else:
-            payment, result = settle(gateway_name, outcome) if outcome else (None, "ignored")
+            payment, result = settle(gateway_name, outcome, hint) if outcome else (None, "ignored")
         (PaymentEvent.update(outcome=result[:300], payment=payment.id if payment else None)
          .where(PaymentEvent.id == row.id).execute())
     return result
+
+
+def _find(gateway_name, outcome):
+    """Our payment for an outcome: by the checkout's reference, or by the gateway's payment id."""
+    return (Payment.by_ref(gateway_name, outcome.ref)
+            or (Payment.get_or_none((Payment.gateway == gateway_name)
+                                    & (Payment.provider_payment_ref == outcome.payment_ref))
+                if outcome.payment_ref else None))
+
+
+def _resolve(gateway_name, outcome):
+    """A payment event naming a checkout we do not know: the gateway may trace it to our
+    payment (Square: the reference_id of the order it names). Outside the transaction, since it
+    is a network call; None when it cannot."""
+    if _find(gateway_name, outcome) is not None:
+        return None
+    for gateway in payments.every_mode(gateway_name):
+        try:
+            payment_id = gateway.resolve(outcome)
+        except GatewayError as exc:
+            log.warning("%s: could not trace %s: %s", gateway_name, outcome.ref, exc)
+            continue
+        if payment_id is not None:
+            return Payment.get_or_none((Payment.id == payment_id) & (Payment.gateway == gateway_name))
+    return None
 
 
 def _finish_approved(gateway_name, outcome):
@@ -202,10 +228,10 @@ def cancelled(payment):
      .where((Payment.id == payment.id) & (Payment.status == "pending")).execute())
 
 
-def settle(gateway_name, outcome):
-    """Apply an outcome to the payment it concerns (inside the caller's transaction).
-    Returns (payment or None, what was done)."""
-    payment = Payment.by_ref(gateway_name, outcome.ref)
+def settle(gateway_name, outcome, payment=None):
+    """Apply an outcome to the payment it concerns (inside the caller's transaction), or to
+    `payment` when the caller traced it otherwise. Returns (payment or None, what was done)."""
+    payment = _find(gateway_name, outcome) or payment
     if payment is None:
         return None, "no payment has this reference"
     if outcome.status == PAID:

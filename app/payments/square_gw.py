@@ -8,6 +8,14 @@ as configured at Square (ours, from BASE_URL) followed by the body, with no time
 replays are stopped by the unique event id. Square has no cancel URL and the redirect may come
 before the webhook: the fetch on return asks for the order.
 
+A Payment Link's order stays OPEN after it is paid (Square's documentation and developer forum:
+only fulfilment completes it), so a payment is confirmed from the payment itself: each tender's
+payment_id is read with GetPayment and counts when COMPLETED. Square payments do not carry the
+order's reference_id: a checkout whose create answer was lost is found by searching the
+location's recent orders for our reference, and a webhook whose payment names an order we do not
+know (Square may put the payment on an order other than the link's) is traced to ours through
+that order's reference_id (resolve()).
+
 Refunds are made on the Square payment (Payment.provider_payment_ref) with the Refund row's
 idempotency key (Square takes at most 45 characters: ours are 39). Square answers PENDING and
 completes the refund later: refund.created and refund.updated carry the refund with its status,
@@ -84,12 +92,42 @@ class SquareGateway(Gateway):
         return Event(id=str(event_id), kind=str(kind), payload=text, outcome=outcome, refund=refund)
 
     def fetch(self, payment):
-        """The order as Square has it: completed with its tenders, or not yet."""
+        """The order as Square has it, paid when a payment of its tenders is COMPLETED."""
         if not payment.provider_ref:
             return None
-        answer = self._call("get order", lambda: self._client().orders.get(order_id=payment.provider_ref))
-        order = answer.order.dict() if answer.order is not None else {}
-        return order_outcome(order)
+        return self._paid(self._order(payment.provider_ref))
+
+    def _order(self, order_id):
+        answer = self._call("get order", lambda: self._client().orders.get(order_id=order_id))
+        return answer.order.dict() if answer.order is not None else {}
+
+    def _paid(self, order):
+        """The order's outcome from its payments (GetPayment per tender), not its state."""
+        outcome = order_outcome(order)
+        if outcome.status == CANCELLED:
+            return outcome
+        completed = []
+        for tender in order.get("tenders") or []:
+            if tender.get("payment_id"):
+                answer = self._call("get payment", lambda t=tender: self._client().payments.get(t["payment_id"]))
+                found = answer.payment.dict() if answer.payment is not None else {}
+                if found.get("status") == "COMPLETED":
+                    completed.append(found)
+        if not completed:
+            return outcome
+        currencies = {(p.get("amount_money") or {}).get("currency") for p in completed}
+        return Outcome(ref=outcome.ref, status=PAID, amount=sum((p.get("amount_money") or {}).get("amount") or 0
+                                                                for p in completed),
+                       currency=str(currencies.pop()) if len(currencies) == 1 else "",
+                       payment_ref=str(completed[0].get("id") or ""), claims=outcome.claims)
+
+    def resolve(self, outcome):
+        """Our payment id for a payment event naming an order we do not know: the reference_id
+        of the order Square names (our orders carry our payment id there), or None."""
+        if not outcome.ref:
+            return None
+        reference = str(self._order(outcome.ref).get("reference_id") or "")
+        return int(reference) if reference.isdigit() else None
 
     def refund(self, payment, refund):
         payment_id = payment.provider_payment_ref or self._payment_of(payment)
@@ -109,11 +147,21 @@ class SquareGateway(Gateway):
         return outcome.payment_ref
 
     def recent(self, since):
+        """The location's orders since then that carry a reference of ours, with what their
+        payments say: finds a checkout whose create answer we never stored."""
         begin = since.replace(microsecond=0).isoformat() + "Z"
-        pager = self._call("list payments", lambda: self._client().payments.list(
-            begin_time=begin, location_id=self.credentials["location_id"], limit=100))
-        found = self._call("list payments", lambda: [p.dict() for p in pager])
-        return [o for o in (payment_outcome(p) for p in found) if o is not None]
+        query = {"filter": {"date_time_filter": {"created_at": {"start_at": begin}}},
+                 "sort": {"sort_field": "CREATED_AT", "sort_order": "DESC"}}
+        orders, cursor = [], None
+        while True:
+            page = self._call("search orders", lambda c=cursor: self._client().orders.search(
+                location_ids=[self.credentials["location_id"]], query=query, limit=500,
+                **({"cursor": c} if c else {})))
+            orders += [o.dict() for o in page.orders or []]
+            cursor = page.cursor
+            if not cursor:
+                break
+        return [self._paid(order) for order in orders if str(order.get("reference_id") or "").isdigit()]
 
 
 def payment_outcome(payment):
@@ -143,13 +191,9 @@ def order_outcome(order):
     ref = str(order.get("id") or "")
     if order.get("state") == "CANCELED":
         return Outcome(ref=ref, status=CANCELLED, claims=claims)
-    tenders = order.get("tenders") or []
-    if order.get("state") != "COMPLETED" or not tenders:
-        return Outcome(ref=ref, status=PENDING, claims=claims)
-    currencies = {(t.get("amount_money") or {}).get("currency") for t in tenders}
-    amount = sum((t.get("amount_money") or {}).get("amount") or 0 for t in tenders)
-    return Outcome(ref=ref, status=PAID, amount=amount, currency=str(currencies.pop()) if len(currencies) == 1 else "",
-                   payment_ref=str(tenders[0].get("payment_id") or tenders[0].get("id") or ""), claims=claims)
+    # Not paid from the order's state: a paid Payment Link order stays OPEN. SquareGateway._paid
+    # asks each tender's payment.
+    return Outcome(ref=ref, status=PENDING, claims=claims)
 
 
 def _codes(body):

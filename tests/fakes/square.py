@@ -3,10 +3,22 @@
 
 It serves: payment links (quick pay or an ad hoc order; idempotency_key honoured), the buyer's
 checkout page (/pay/{link_id}, a plain form POST), payments (get, list with begin/end time and a
-cursor) and orders (get, batch-retrieve). Paying creates a COMPLETED card payment, completes the
-order, emits payment webhooks signed as Square signs them (base64 HMAC-SHA256 of notification
-URL + body, no timestamp) and redirects to the link's redirect_url with
-?checkoutId=LINK&orderId=ORDER&transactionId=ORDER.
+cursor) and orders (get, batch-retrieve, search by location and created_at with a cursor).
+Paying creates a COMPLETED card payment, adds its tender to the order, emits payment webhooks
+signed as Square signs them (base64 HMAC-SHA256 of notification URL + body, no timestamp) and
+redirects to the link's redirect_url with ?checkoutId=LINK&orderId=ORDER&transactionId=ORDER.
+
+What real Square does there, and the fake therefore does too:
+- The paid order stays OPEN, with the tender and net_amount_due_money 0; only fulfilment
+  completes it (developer.squareup.com/docs/checkout-api/manage-checkout, "Payment link orders
+  ... remain in the OPEN state"; developer forum threads "Order state stays OPEN after payment
+  link checkout", 2022-2024).
+- The payment does not carry the order's reference_id (Payment object reference:
+  developer.squareup.com/reference/square/objects/Payment — reference_id is only what the
+  CreatePayment caller set, and checkout sets none).
+- order_differs = True: the payment (and its events) name a new order, a copy of the link's
+  with its reference_id, as the issue's review of webhooks found ("order_id can differ from the
+  link's order_id").
 
 Refunds: POST /v2/refunds (idempotency_key honoured, at most 45 characters as Square says;
 the amount never above what is left of the payment) answers the refund PENDING, then emits
@@ -50,6 +62,7 @@ class SquareFake(FakeServer):
         ("GET", r"/v2/payments/([^/]+)", "get_payment"),
         ("GET", r"/v2/orders/([^/]+)", "get_order"),
         ("POST", r"/v2/orders/batch-retrieve", "batch_retrieve_orders"),
+        ("POST", r"/v2/orders/search", "search_orders"),
         ("POST", r"/v2/refunds", "refund_payment"),
         ("GET", r"/v2/refunds/([^/]+)", "get_refund"),
         ("GET", r"/pay/([^/]+)", "pay_page"),
@@ -67,6 +80,7 @@ class SquareFake(FakeServer):
         # Square sends payment.created (APPROVED) then payment.updated (COMPLETED) for a card
         # payment taken on a payment link: an app must act on the status, not on the type.
         self.payment_events = [("payment.created", "APPROVED"), ("payment.updated", "COMPLETED")]
+        self.order_differs = False        # see the module's docstring
         self.refund_final = "COMPLETED"   # where a refund ends up after PENDING (None: stays)
 
     # -- what tests read ---------------------------------------------------------------------
@@ -211,6 +225,35 @@ class SquareFake(FakeServer):
                 return not_found("order", order_id)
             return json_response(200, {"order": order})
 
+    def search_orders(self, request):
+        """SearchOrders (developer.squareup.com/reference/square/orders-api/search-orders):
+        location_ids required; query.filter.date_time_filter.created_at.start_at; newest first
+        with sort_order DESC; limit (at most 1000, default 500) and an opaque cursor."""
+        try:
+            body = request.json()
+            locations = body.get("location_ids")
+            query = body.get("query") or {}
+            start = (((query.get("filter") or {}).get("date_time_filter") or {}).get("created_at") or {}).get(
+                "start_at")
+            limit = min(max(int(body.get("limit") or 500), 1), 1000)
+            offset = int(base64.urlsafe_b64decode(body["cursor"]).decode()) if body.get("cursor") else 0
+        except (ValueError, AttributeError, TypeError):
+            return square_error(400, "INVALID_REQUEST_ERROR", "INVALID_VALUE", "Invalid search.")
+        if not isinstance(locations, list) or not locations:
+            return square_error(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER",
+                                "Missing required parameter.", field="location_ids")
+        begin = parse_time(start) if start else None
+        descending = ((query.get("sort") or {}).get("sort_order") or "ASC") == "DESC"
+        with self.lock:
+            found = [o for o in self.orders.values() if o["location_id"] in locations
+                     and (begin is None or parse_time(o["created_at"]) >= begin)]
+            found.sort(key=lambda o: o["created_at"], reverse=descending)
+            page = found[offset:offset + limit]
+            answer = {"orders": page} if page else {}
+            if offset + limit < len(found):
+                answer["cursor"] = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
+            return json_response(200, answer)
+
     def batch_retrieve_orders(self, request):
         try:
             ids = request.json().get("order_ids")
@@ -314,7 +357,7 @@ class SquareFake(FakeServer):
                 return html_response(404, "Square", "<h1 id=\"error\">This link does not exist.</h1>")
             order = self.orders[link["order_id"]]
             total = order["total_money"]
-            if order["state"] == "COMPLETED":
+            if link.get("paid"):
                 return html_response(200, "Square", "<h1 id=\"paid\">This order is already paid."
                                      "</h1>")
             rows = "".join(f"<li>{html.escape(item['name'])} × {html.escape(item['quantity'])}</li>"
@@ -332,10 +375,11 @@ class SquareFake(FakeServer):
             if link is None:
                 return html_response(404, "Square", "<h1 id=\"error\">This link does not exist.</h1>")
             order = self.orders[link["order_id"]]
-            if order["state"] == "COMPLETED":
+            if link.get("paid"):
                 return html_response(200, "Square", "<h1 id=\"paid\">This order is already paid."
                                      "</h1>")
             payment = self._take_payment(link, order)
+            link["paid"] = True
             events = [self.event(kind, "payment", snapshot(payment, status))
                       for kind, status in self.payment_events]
             target = (link.get("checkout_options") or {}).get("redirect_url")
@@ -460,8 +504,6 @@ class SquareFake(FakeServer):
             "status": "COMPLETED", "delay_duration": "PT168H", "delay_action": "CANCEL",
             "delayed_until": now, "source_type": "CARD", "card_details": card,
             "location_id": order["location_id"], "order_id": order["id"]}
-        if order.get("reference_id"):
-            payment["reference_id"] = order["reference_id"]
         if link.get("payment_note"):
             payment["note"] = link["payment_note"]
         payment.update({
@@ -471,6 +513,10 @@ class SquareFake(FakeServer):
             "application_details": {"square_product": "ECOMMERCE_API",
                                     "application_id": "sq0idp-fake"},
             "version_token": random_id(40, ID_ALPHABET)})
+        if self.order_differs:
+            order = {**json.loads(dumps(order)), "id": random_id(28, ID_ALPHABET), "version": 1}
+            self.store("orders", order)
+            payment["order_id"] = order["id"]
         order.update({
             "tenders": [{"id": payment_id, "location_id": order["location_id"],
                          "transaction_id": order["id"], "created_at": now, "amount_money": total,
@@ -478,8 +524,7 @@ class SquareFake(FakeServer):
                                                           "card": card["card"],
                                                           "entry_method": "KEYED"},
                          "payment_id": payment_id}],
-            "updated_at": now, "closed_at": now, "state": "COMPLETED",
-            "version": order["version"] + 1,
+            "updated_at": now, "state": "OPEN", "version": order["version"] + 1,
             "net_amount_due_money": money(0, total["currency"])})
         self.store("payments", payment)
         return payment

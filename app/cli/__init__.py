@@ -49,20 +49,22 @@ def init_app(app):
     @click.option("--name", required=True)
     @click.password_option()
     def create_staff(email, name, password):
-        """Create a staff user (or reset the password of an existing one)."""
-        from ..models import StaffUser
+        """Create an owner of the back-office (or reset the password of an existing staff user,
+        who becomes an active owner: the way back in when no owner can sign in)."""
+        from ..models import StaffSession, StaffUser
         if len(password) < 10:
             raise click.BadParameter("use at least 10 characters", param_hint="password")
         email = email.strip().lower()
         with db.connection_context(), db.atomic():
             user = StaffUser.get_or_none(StaffUser.email == email)
             if user:
-                StaffUser.update(password_hash=hash_password(password), name=name,
+                StaffUser.update(password_hash=hash_password(password), name=name, role="owner", active=True,
                                  session_version=StaffUser.session_version + 1
                                  ).where(StaffUser.id == user.id).execute()
+                StaffSession.end_all(user)
                 click.echo(f"updated staff user {email}")
             else:
-                StaffUser.create(email=email, name=name, password_hash=hash_password(password))
+                StaffUser.create(email=email, name=name, password_hash=hash_password(password), role="owner")
                 click.echo(f"created staff user {email}")
 
     @app.cli.command("access-link")

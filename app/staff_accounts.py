@@ -27,9 +27,12 @@ def digest(secret):
 
 # --- sessions ----------------------------------------------------------------------------------
 
-def start_session(staff):
-    """A new session row for the staff user; returns the random id for the cookie."""
+def start_session(staff, idle_minutes):
+    """A new session row for the staff user; returns the random id for the cookie. The user's
+    sessions left idle past the limit (a browser closed without signing out) go now."""
     sid = secrets.token_urlsafe(32)
+    stale = utcnow() - datetime.timedelta(minutes=idle_minutes)
+    StaffSession.delete().where((StaffSession.staff == staff.id) & (StaffSession.last_seen_at < stale)).execute()
     StaffSession.create(staff=staff, sid_hash=digest(sid))
     StaffUser.update(last_login_at=utcnow()).where(StaffUser.id == staff.id).execute()
     return sid

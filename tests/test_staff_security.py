@@ -178,6 +178,15 @@ def test_an_idle_staff_session_ends(app):
     assert StaffSession.select().count() == 0
 
 
+def test_a_new_sign_in_clears_the_users_idle_sessions(app):
+    user, other = make_staff(), make_staff()
+    signed_in_as(app, user)
+    signed_in_as(app, other)
+    StaffSession.update(last_seen_at=utcnow() - datetime.timedelta(minutes=61)).execute()
+    signed_in_as(app, user)
+    assert sorted(s.staff_id for s in StaffSession.select()) == sorted([user.id, other.id])
+
+
 def test_last_seen_is_written_at_most_once_a_minute(app):
     user = make_staff()
     browser = signed_in_as(app, user)

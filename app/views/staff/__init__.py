@@ -39,7 +39,7 @@ def load_staff():
 def sign_in(user):
     """A fresh session (row and cookie) for a staff user who passed every factor."""
     session.clear()   # nothing from before sign-in carries over (no fixation)
-    session["staff_sid"] = staff_accounts.start_session(user)
+    session["staff_sid"] = staff_accounts.start_session(user, current_app.config["STAFF_IDLE_MINUTES"])
     session.permanent = True
 
 

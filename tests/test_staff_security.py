@@ -398,14 +398,33 @@ def test_each_role_reaches_its_routes_and_nothing_else(app, role):
     for rule in staff_rules(app):
         if rule.endpoint.startswith("staff.auth."):
             continue
-        url = rule.build(ids)[1]
-        status = browser.client.get(url).status_code
+        url = rule.build({name: ids[name] for name in rule.arguments})[1]
+        resp = browser.client.get(url)
         if roles.allowed(role, rule.endpoint, rule.endpoint.rsplit(".", 1)[0]):
-            assert status in (200, 302, 303), f"{role} {url}: {status}"
+            assert resp.status_code in (200, 302, 303), f"{role} {url}: {resp.status_code}"
+            if resp.status_code == 200 and resp.mimetype == "text/html":
+                assert not refused_targets(app, role, resp), f"{role} {url} offers what it refuses"
         else:
-            assert status == 403, f"{role} {url}: {status}"
+            assert resp.status_code == 403, f"{role} {url}: {resp.status_code}"
         checked += 1
     assert checked > 30
+
+
+def refused_targets(app, role, resp):
+    """The links and forms of a page that would answer 403 to this role: a page offers only
+    what its reader may do."""
+    adapter = app.url_map.bind("localhost")
+    page, refused = soup(resp), []
+    targets = [(a["href"], "GET") for a in page.find_all("a", href=True)]
+    targets += [(f.get("action", ""), (f.get("method") or "GET").upper()) for f in page.find_all("form")]
+    for href, method in targets:
+        path = href.split("?")[0].split("#")[0]
+        if not path.startswith("/staff/"):
+            continue
+        endpoint, _args = adapter.match(path, method)
+        if not roles.allowed(role, endpoint, endpoint.rsplit(".", 1)[0]) and not endpoint.startswith("staff.auth."):
+            refused.append(f"{method} {path}")
+    return refused
 
 
 def test_the_roles_match_the_issue(app):

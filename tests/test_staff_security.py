@@ -340,6 +340,27 @@ def test_create_staff_makes_an_owner(app, runner):
     assert StaffUser.get(StaffUser.email == "boss@example.com").role == "owner"
 
 
+def test_create_staff_on_an_existing_user_is_the_way_back_in(app, runner):
+    owner, seller = make_staff(), make_staff()
+    StaffUser.update(role="sales").where(StaffUser.id == seller.id).execute()
+    enable_two_factor(signed_in_as(app, owner))
+    session_cookie = cookie_of(signed_in_as(app, seller))
+    # A salesperson's password reset keeps their role while an owner is active...
+    result = runner.invoke(args=["create-staff", "--email", seller.email, "--name", "Seller",
+                                 "--password", NEW_PASSWORD])
+    assert result.exit_code == 0 and StaffUser.get_by_id(seller.id).role == "sales"
+    assert not reaches_back_office(with_cookie(app, session_cookie))
+    # ...the owner locked out (deactivated, phone lost) gets back in, without two-factor.
+    StaffUser.update(active=False).where(StaffUser.id == owner.id).execute()
+    result = runner.invoke(args=["create-staff", "--email", owner.email, "--name", "Boss", "--two-factor-off",
+                                 "--password", NEW_PASSWORD])
+    assert result.exit_code == 0, result.output
+    row = StaffUser.get_by_id(owner.id)
+    assert row.active and row.role == "owner" and not row.totp_enabled and StaffRecoveryCode.select().count() == 0
+    assert staff_sign_in(Browser(app.test_client()), owner.email, NEW_PASSWORD).headers["Location"].endswith(
+        "/staff/contacts/")
+
+
 # --- roles, route by route -----------------------------------------------------------------------
 
 def staff_rules(app, method="GET"):

@@ -2,7 +2,7 @@
 import logging
 
 import segno
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ... import staff_accounts
@@ -89,7 +89,6 @@ def two_factor_confirm():
         form.errors = {"code": _("That code is not right. Type the six digits your app shows now.")}
         return setup_page(form, 422)
     log.info("staff two-factor on staff=%s", g.staff.id)
-    session.modified = True
     return render_template("staff/account/recovery_codes.html", codes=codes)
 
 

@@ -4,7 +4,8 @@ require_staff (app/views/staff/__init__.py) looks the request up here: first its
 the few views that belong to another area than their blueprint), then its blueprint. A staff
 blueprint missing from AREAS is refused to everyone but owners, so a new area is closed until
 someone decides who it is for (tests/test_staff_security.py fails until then). To open an area,
-add one line: `"staff.<blueprint name>": {roles}`."""
+add one line: `"staff.<blueprint name>": {roles}`. (staff.auth, the sign-in pages, is the one
+blueprint without require_staff: it serves people who are not signed in yet.)"""
 from flask_babel import lazy_gettext as _l
 
 OWNER, ACCOUNTANT, SALES = "owner", "accountant", "sales"

@@ -96,6 +96,14 @@ def from_env(instance_path):
         "LOGIN_LIMIT_IP": env("LOGIN_LIMIT_IP", "30 per 5 minutes"),
         "LOGIN_LIMIT_ACCOUNT": env("LOGIN_LIMIT_ACCOUNT", "100 per hour"),
         "LINK_REQUEST_LIMIT": env("LINK_REQUEST_LIMIT", "5 per hour"),
+        # The back-office's door: the same three limits, its own counters and (tighter) defaults;
+        # the second step (two-factor code) counts per staff account. Staff sessions end after
+        # STAFF_IDLE_MINUTES without a request.
+        "STAFF_LOGIN_LIMIT_ACCOUNT_IP": env("STAFF_LOGIN_LIMIT_ACCOUNT_IP", "5 per 5 minutes"),
+        "STAFF_LOGIN_LIMIT_IP": env("STAFF_LOGIN_LIMIT_IP", "20 per 5 minutes"),
+        "STAFF_LOGIN_LIMIT_ACCOUNT": env("STAFF_LOGIN_LIMIT_ACCOUNT", "50 per hour"),
+        "STAFF_TOTP_LIMIT": env("STAFF_TOTP_LIMIT", "5 per 5 minutes"),
+        "STAFF_IDLE_MINUTES": int(env("STAFF_IDLE_MINUTES", "60")),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         # The REST API and outgoing webhooks. Webhooks to private, loopback or link-local
         # addresses are refused unless the operator allows them (an internal receiver).

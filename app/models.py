@@ -58,6 +58,7 @@ class Settings(BaseModel):
     sell_out_of_stock = BooleanField(default=False)
     access_link_hours = IntegerField(default=48)
     link_session_hours = IntegerField(default=12)
+    staff_require_totp = BooleanField(default=False)   # every staff user signs in with a second factor
 
     @classmethod
     def get_solo(cls):
@@ -122,7 +123,12 @@ _settings_row = compiled(lambda: Settings.select(
     *[f for f in Settings._meta.sorted_fields if f.name != "logo"]).where(Settings.id == 1).limit(1))
 
 
+STAFF_ROLES = ("owner", "accountant", "sales")
+
+
 class StaffUser(BaseModel):
+    """Someone of the business in the back-office. `role` decides which areas they reach
+    (app/views/staff/roles.py); an invited user has no password until they open their link."""
     email = CharField(max_length=254, unique=True)
     name = CharField(max_length=200)
     password_hash = CharField(max_length=255)
@@ -130,6 +136,57 @@ class StaffUser(BaseModel):
     session_version = IntegerField(default=1)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    # Staff made before roles were all full administrators: they stay owners.
+    role = CharField(max_length=12, default="owner",
+                     constraints=[Check("role IN ('owner', 'accountant', 'sales')")])
+    language = CharField(max_length=5, default="")          # their mails' language ("" = the business's)
+    totp_secret = SealedTextField(null=True)               # set while enrolling, kept once confirmed
+    totp_enabled = BooleanField(default=False)
+    totp_last_step = BigIntegerField(default=0)             # the last accepted code's step: no replay
+
+    @property
+    def invited(self):
+        return not self.password_hash
+
+    @classmethod
+    def active_owners(cls):
+        return cls.select().where((cls.active == True) & (cls.role == "owner"))
+
+
+class StaffSession(BaseModel):
+    """A signed-in back-office browser, as PortalSession is for people: the cookie holds a random
+    id whose SHA-256 is kept here, so deleting the row ends every copy of the cookie."""
+    staff = ForeignKeyField(StaffUser, backref="sessions", on_delete="CASCADE")
+    sid_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def end_all(cls, staff, keep_hash=None):
+        query = cls.staff == staff.id
+        if keep_hash:
+            query &= cls.sid_hash != keep_hash
+        cls.delete().where(query).execute()
+
+
+class StaffLink(BaseModel):
+    """A single-use, time-limited link mailed to a staff user: an invitation (choose a first
+    password) or a password reset. Only the token's hash is stored."""
+    staff = ForeignKeyField(StaffUser, backref="links", on_delete="CASCADE")
+    purpose = CharField(max_length=10, constraints=[Check("purpose IN ('invite', 'reset')")])
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+
+
+class StaffRecoveryCode(BaseModel):
+    """One of the ten single-use codes that stand in for a lost authenticator (SHA-256 only:
+    the codes are random, so a fast hash is enough)."""
+    staff = ForeignKeyField(StaffUser, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField(max_length=64)
+    used_at = DateTimeField(null=True)
 
 
 class TaxRate(BaseModel):
@@ -1392,5 +1449,5 @@ MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLi
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
           WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion,
-          Refund, Heartbeat]
+          Refund, Heartbeat, StaffSession, StaffLink, StaffRecoveryCode]
 

@@ -32,6 +32,7 @@ RELEASED = {
     "0006_sealed_secrets.py": "fb2a9ea1ec7c16ba901eaf58ab8ae08eab262102fb944ac0ac696130d023c442",
     "0007_payment_processing.py": "ce78426578617037c058b34df479afc6dcf7a11bc61fcb5c723a354e591ebfc4",
     "0008_heartbeat.py": "25cde349f21d1c3ffcc6e27e963bb99a466d5742bb1bd6686cfb994b559bef8f",
+    "0009_staff_security.py": "701fd0a6db9c7984749aede81a77a5590e1ebe503149c8f6b50c1c4fb9e9656a",
 }
 EARLY = Path(__file__).parent / "early_migrations"
 

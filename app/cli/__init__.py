@@ -47,23 +47,32 @@ def init_app(app):
     @app.cli.command("create-staff")
     @click.option("--email", required=True)
     @click.option("--name", required=True)
+    @click.option("--two-factor-off", is_flag=True, help="Also turn off the user's two-factor sign-in (a lost phone).")
     @click.password_option()
-    def create_staff(email, name, password):
-        """Create a staff user (or reset the password of an existing one)."""
-        from ..models import StaffUser
+    def create_staff(email, name, two_factor_off, password):
+        """Create an owner of the back-office, or reset an existing staff user's password (and
+        reactivate them; they keep their role, unless no active owner is left: then they become
+        one, the way back in)."""
+        from ..models import StaffRecoveryCode, StaffSession, StaffUser
         if len(password) < 10:
             raise click.BadParameter("use at least 10 characters", param_hint="password")
         email = email.strip().lower()
         with db.connection_context(), db.atomic():
             user = StaffUser.get_or_none(StaffUser.email == email)
             if user:
-                StaffUser.update(password_hash=hash_password(password), name=name,
-                                 session_version=StaffUser.session_version + 1
-                                 ).where(StaffUser.id == user.id).execute()
-                click.echo(f"updated staff user {email}")
+                changes = {"password_hash": hash_password(password), "name": name, "active": True,
+                           "session_version": StaffUser.session_version + 1}
+                if not StaffUser.active_owners().where(StaffUser.id != user.id).exists():
+                    changes["role"] = "owner"
+                if two_factor_off:
+                    changes.update(totp_enabled=False, totp_secret=None, totp_last_step=0)
+                    StaffRecoveryCode.delete().where(StaffRecoveryCode.staff == user.id).execute()
+                StaffUser.update(changes).where(StaffUser.id == user.id).execute()
+                StaffSession.end_all(user)
+                click.echo(f"updated staff user {email} ({StaffUser.get_by_id(user.id).role})")
             else:
-                StaffUser.create(email=email, name=name, password_hash=hash_password(password))
-                click.echo(f"created staff user {email}")
+                StaffUser.create(email=email, name=name, password_hash=hash_password(password), role="owner")
+                click.echo(f"created staff user {email} (owner)")
 
     @app.cli.command("access-link")
     @click.argument("email")

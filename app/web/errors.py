@@ -47,8 +47,8 @@ def init_app(app):
 
     @app.errorhandler(403)
     def forbidden(exc):
-        log.info("refused %s %s ip=%s", request.method, request.url_rule.rule if request.url_rule else "-",
-                 request.remote_addr)
+        log.info("refused %s %s ip=%s staff=%s", request.method, request.url_rule.rule if request.url_rule else "-",
+                 request.remote_addr, getattr(g.get("staff"), "id", "-"))
         return _page(403, _("Page not found"), _("This page does not exist, or you do not have access to it."))
 
     @app.errorhandler(429)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from app import credit_notes, documents
 from app.credit_notes import Pick
-from app.models import CartItem, Document, GatewayConfig
+from app.models import CartItem, Comment, Document, GatewayConfig
 from app.rules import By
 from tests.browser import portal_sign_in
 from tests.factories import (PASSWORD, make_category, make_contact, make_document, make_person,
@@ -206,3 +206,29 @@ def test_phone_shows_every_amount_and_action(app, phone, live_server):
     # 6: the catalog's search comes before its categories.
     phone.goto("/catalog/")
     assert phone.locator("#catalog-search").bounding_box()["y"] < phone.locator("#category-nav").bounding_box()["y"]
+
+
+def test_desktop_filters_in_one_row_and_comments_wide_enough(app, chromium, live_server):
+    """Points 7 and 10: the invoice filters' date fields sit in the row with their labels beside
+    them; a comment's name and time take one line, on a desktop and on a phone."""
+    with app.app_context():
+        made = populate("es")
+        Comment.create(document=made["invoice"], author_name="Ana García Fernández", body="¿Incluye el IVA?")
+    for size in ("desktop", "phone"):
+        context, page, errors = open_context(chromium, live_server, size, "es", "light")
+        portal_sign_in(page, made["person"])
+        if size == "desktop":
+            page.goto("/invoices")
+            boxes = [page.locator(s).bounding_box() for s in ("#f-q", "#f-status", "#f-from", "#f-to", "#f-sort")]
+            assert len({round(b["y"] + b["height"] / 2) for b in boxes}) == 1, boxes
+            for field in ("from", "to"):
+                label = page.locator(f"label[for=f-{field}]").bounding_box()
+                field_box = page.locator(f"#f-{field}").bounding_box()
+                assert label["x"] + label["width"] <= field_box["x"] and field_box["width"] < 220
+        page.goto(f"/documents/{made['invoice'].id}")
+        meta = page.locator(".comment-meta").first
+        line = float(meta.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+        assert meta.bounding_box()["height"] < line * 1.5, (size, meta.bounding_box())
+        assert meta.locator("time").inner_text().count(",") == 1   # "4 dic 2026, 14:51"
+        context.close()
+        assert not errors, errors

@@ -52,6 +52,12 @@ def fmt_money(minor, currency):
     return babel_numbers.format_currency(money.to_decimal(minor, currency), currency, locale=format_locale())
 
 
+def fmt_money_compact(minor, currency):
+    """A short amount for a chart's labels: "1,2 mil €", "€1.2K"."""
+    return babel_numbers.format_compact_currency(money.to_decimal(minor, currency), currency,
+                                                 locale=format_locale(), fraction_digits=1)
+
+
 def amount_field(minor, currency):
     """An amount to show in an input field: the person's decimal separator, no grouping, no
     symbol ("158,37" in Spanish, "158.37" in English); Form.amount reads either separator."""
@@ -99,6 +105,6 @@ def init_app(app):
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         money=fmt_money, qty=fmt_qty, percent=fmt_percent,
-        date=fmt_date, datetime=fmt_datetime, amount_field=amount_field,
+        date=fmt_date, datetime=fmt_datetime, amount_field=amount_field, money_compact=fmt_money_compact,
     )
     app.jinja_env.globals.update(get_locale=get_locale, LANGUAGE_NAMES=LANGUAGE_NAMES)

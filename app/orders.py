@@ -148,7 +148,15 @@ def add_to_cart(contact, product, quantity, settings=None):
     """Put `quantity` units in the cart (adding to what is there); a message if refused."""
     settings = settings or Settings.get_solo()
     item = CartItem.find(contact, product.id)
-    problem = quantity_problem(quantity + (item.quantity if item else 0), availability(product, settings))
+    in_cart = item.quantity if item else 0
+    av = availability(product, settings)
+    problem = quantity_problem(quantity + in_cart, av)
+    if problem and in_cart and av.orderable and av.limit is not None:
+        # The stock counts what the cart holds already: say so, or "only 2" beside a 1 reads wrong.
+        more = max(av.limit - in_cart, 0)
+        problem = (_("Only %(n)d in stock and %(in_cart)d already in your cart: you can add %(more)d more.",
+                     n=av.limit, in_cart=in_cart, more=more) if more
+                   else _("Only %(n)d in stock, and all of them are already in your cart.", n=av.limit))
     if problem is None and (item.quantity if item else 0) + quantity > MAX_QUANTITY:
         problem = _("Enter a number no greater than %(n)d.", n=MAX_QUANTITY)
     if problem:

@@ -64,7 +64,8 @@ def test_stylesheet_is_served_as_css(client):
 
 def test_stylesheet_is_small_and_self_contained():
     css = read_css()
-    assert 0 < os.path.getsize(CSS_PATH) < 36 * 1024
+    # 40 KB (about 8 KB gzipped): the phone layout of issue 17 (stacked rows) took it past 36.
+    assert 0 < os.path.getsize(CSS_PATH) < 40 * 1024
     assert "@import" not in css
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", css), "no fonts or images from other sites"
     assert css.count("{") == css.count("}")

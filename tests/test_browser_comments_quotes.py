@@ -72,6 +72,8 @@ def test_accept_and_decline_quotes_in_place(page, chromium, live_server):
         page.click("#accept")
         expect(page.locator("#decision-done")).to_contain_text("Ana García")
         expect(page.locator("#doc-status")).to_contain_text("Accepted")
+        # The sheet above shows the acceptance in the same answer (issue 17, point 14).
+        expect(page.locator("#doc-sheet #sheet-acceptance")).to_contain_text("Ana García")
     seen = requests_during(page, accept)
     assert not any(m == "GET" and p.startswith(f"documents/{accept_me.id}") for m, p in seen), seen
     assert QuoteDecision.get(QuoteDecision.document == accept_me.id).po_reference == "PO-2026-77"

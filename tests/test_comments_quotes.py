@@ -31,7 +31,7 @@ def test_comment_htmx_returns_the_fragment_with_the_new_comment(me, person, outb
     resp = me.post(f"/documents/{doc.id}/comments", {"body": "Line one\nLine two"}, headers={"HX-Request": "true"})
     assert resp.status_code == 200 and "HX-Request" in resp.headers["Vary"]
     html = resp.get_data(as_text=True)
-    assert html.lstrip().startswith('<section class="sidebar-section comments" id="comments"')
+    assert html.lstrip().startswith('<section class="card comments" id="comments"')
     assert "<html" not in html
     body = soup(resp).select_one("#comment-thread .comment-body")
     assert body.get_text() == "Line one\nLine two"
@@ -131,6 +131,9 @@ def test_accept_with_name_and_reference_records_everything_in_place(me, person, 
     page = soup(resp)
     assert "Ana García" in page.find(id="decision-done").get_text()
     assert page.find(id="doc-status", attrs={"hx-swap-oob": "true"}) is not None
+    # The sheet above changes in the same answer: it shows the acceptance (issue 17, point 14).
+    sheet = page.find(id="doc-sheet", attrs={"hx-swap-oob": "true"})
+    assert sheet is not None and "Ana García" in sheet.find(id="sheet-acceptance").get_text()
     decision = QuoteDecision.get()
     assert (decision.decision, decision.signer_name, decision.po_reference, decision.ip) == \
         ("accepted", "Ana García", "PO-77", "203.0.113.9")

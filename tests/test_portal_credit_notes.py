@@ -51,8 +51,8 @@ def credit_half(invoice, reason="One unit returned"):
 
 
 def shown(date, fmt="medium"):
-    """A date as the English pages and mails print it."""
-    return format_date(date, fmt, locale="en")
+    """A date as the English pages and mails of a Spanish business print it."""
+    return format_date(date, fmt, locale="en_GB")   # a European business: British formats
 
 
 def text_of(page, element_id):

@@ -49,6 +49,13 @@ def test_summary_shows_balances_waiting_documents_and_chart(me, person):
     assert chart is not None and len(chart.select("rect.bar-invoiced")) == 12
     heights = [float(r["height"]) for r in chart.select("rect.bar-paid")]
     assert heights[-1] > 0 and all(h == 0 for h in heights[:-1])
+    # Issue 17, point 13: the bars carry their values, an axis its scale, and a screen reader
+    # reads the same figures from a table (the drawing itself is hidden from it).
+    assert chart["aria-hidden"] == "true"
+    assert [t.get_text() for t in chart.select("text.chart-value")] == ["€363", "€21"]   # invoiced, paid
+    assert [t.get_text() for t in chart.select("text.chart-axis")] == ["€0", "€181.5", "€363"]
+    rows = page.select("#chart-table tbody tr")
+    assert len(rows) == 12 and [td.get_text() for td in rows[-1].select("td")] == ["€363.00", "€21.00"]
 
 
 def test_lists_filter_sort_paginate_and_hide_drafts_and_others(me, person):

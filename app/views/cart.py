@@ -62,6 +62,11 @@ def add():
     if form.ok and not is_fragment_request():
         flash(_("%(name)s is in your cart.", name=product.name), "success")
         return redirect(next_url, 303)
+    product_url = url_for("catalog.product", product_id=product.id)
+    if not is_fragment_request() and next_url != product_url:
+        # Added from the catalog without JavaScript: back to the catalog, the reason in a message.
+        flash(_("%(name)s: %(problem)s", name=product.name, problem=form.errors.get("quantity", "")), "error")
+        return redirect(next_url, 303)
     if is_fragment_request():
         added = CartItem.find(g.contact, product.id).quantity if form.ok else None
         context = {**catalog.add_form_of(product, g.contact, next_url, None if form.ok else form, added),

@@ -11,7 +11,7 @@ from flask import url_for
 from .. import comments, payments, quotes, webhooks
 from ..db import compiled
 from ..models import CREDIT_NOTE, INVOICE, Activity, Document, Payment, Refund, Settings, utcnow
-from ..money import amount_input
+from ..web.i18n import amount_field
 from ..payments import service
 from ..sheet import logo_version, sheet_context
 from ..web.forms import Form
@@ -40,8 +40,9 @@ def pay_context(doc, contact, form=None):
     return {
         "doc": doc, "payable": bool(methods), "processing": processing,
         "methods": [(name, payments.label(name)) for name in methods],
-        "partial": settings.allow_partial_payments, "minimum": min(minimum, doc.amount_due),
-        "form": form or Form(values={"amount": amount_input(doc.amount_due, doc.currency)}),
+        # The hint names a minimum only when one applies: a real one, below the amount due.
+        "partial": settings.allow_partial_payments, "minimum": minimum if 0 < minimum < doc.amount_due else 0,
+        "form": form or Form(values={"amount": amount_field(doc.amount_due, doc.currency)}),
         "receipts": list(Payment.receipts_for(doc)),
         "refunds": refunds_by_payment(doc),
         # A link to pay this invoice together with the others that wait.
@@ -73,6 +74,12 @@ def decision_context(doc, form=None, refused=None):
             "decision_form": form or Form(),
             "decision_problem": refused or (quotes.decidable_problem(doc) if doc.status == "open" else None),
             "decision_url": url_for("quotes.decide", doc_id=doc.id)}
+
+
+def decided_sheet_context(doc, contact):
+    """The sheet again after a decision (its acceptance, the status it shows), for the quote's
+    decision answer to swap out of band."""
+    return {**_sheet(doc, contact), "link_rectifies": True}
 
 
 def comments_context(doc, form=None):

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 
 from .. import payments
 from ..models import Document, Settings
-from ..money import amount_input
 from ..payments import GatewayError, service
 from ..web.forms import Form
 from ..web.htmx import is_fragment_request
+from ..web.i18n import fmt_money
 from . import get_document, get_payment, portal_blueprint
 from .document_page import document_context, pay_context
 
@@ -61,10 +61,10 @@ def read_amount(form, doc):
         return form.error("amount", _("Enter a number greater than zero."))
     if amount > due:
         return form.error("amount", _("This is more than the amount due (%(due)s).",
-                                      due=amount_input(due, doc.currency)))
+                                      due=fmt_money(due, doc.currency)))
     if amount < due and amount < minimum:
         return form.error("amount", _("Pay at least %(minimum)s, or the whole amount due.",
-                                      minimum=amount_input(minimum, doc.currency)))
+                                      minimum=fmt_money(minimum, doc.currency)))
     return amount
 
 

@@ -19,6 +19,14 @@ def language_choices():
     return [(code, LANGUAGE_NAMES[code]) for code in Settings.get_solo().language_list if code in LANGUAGE_NAMES]
 
 
+@bp.app_context_processor
+def _menu_languages():
+    """The profile menu's languages, one button each, on every page of a signed-in person."""
+    if g.get("person") is None:
+        return {}
+    return {"menu_languages": language_choices()}
+
+
 @bp.get("/")
 def index():
     """The profile page: what the menu offers, for phones and for browsers without JavaScript."""
@@ -73,4 +81,8 @@ def language():
     Person.update(language=code).where(Person.id == g.person.id).execute()
     with force_locale(code):
         flash(_("Language saved."), "success")
-    return redirect(url_for("portal.home"), 303)
+    # The menu's buttons come back to the page they were on: only a path of ours.
+    back = request.form.get("next", "")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = url_for("portal.home")
+    return redirect(back, 303)

@@ -6,7 +6,7 @@ from .. import quotes
 from ..web.forms import Form
 from ..web.htmx import is_fragment_request, render
 from . import get_document, portal_blueprint
-from .document_page import decision_context, document_context
+from .document_page import decided_sheet_context, decision_context, document_context
 
 bp = portal_blueprint("quotes", __name__)
 
@@ -16,9 +16,11 @@ def _answer(doc, status=200, form=None, refused=None):
     band), else the whole document page around it."""
     if is_fragment_request():
         context = {"doc": doc, **decision_context(doc, form, refused)}
+        if context["decision"]:   # the sheet above changes too (its acceptance): out of band
+            context = {**decided_sheet_context(doc, g.contact), **context}
     else:
         context = document_context(doc, g.contact, decision_form=form, refused=refused)
-    oob = ["partials/_doc_status.html"] if context["decision"] else []
+    oob = ["partials/_doc_status.html", "partials/_doc_sheet.html"] if context["decision"] else []
     return render("portal/documents/show.html", "partials/_quote_decision.html", status, oob=oob, **context)
 
 

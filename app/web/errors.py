@@ -14,7 +14,8 @@ log = logging.getLogger("portal.errors")
 
 
 def _page(status, title, message):
-    return render_template("errors/error.html", title=title, message=message), status
+    # error_page: the menu's language forms come back home, not to a page that failed.
+    return render_template("errors/error.html", title=title, message=message, error_page=True), status
 
 
 def init_app(app):

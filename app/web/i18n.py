@@ -1,9 +1,11 @@
 """Languages: which locale a request speaks, and the formatters templates use for it."""
 from decimal import Decimal
 
-from flask import g, has_request_context, request
-from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal
-from flask_babel import get_locale
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from flask import current_app, g, has_request_context, request
+from flask_babel import Babel, get_locale, to_user_timezone
 
 from .. import money
 from ..config import LANGUAGES
@@ -29,18 +31,71 @@ def select_locale():
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
+# Countries whose English writes dates month first and times with AM/PM; every other business
+# (a European one first of all) gets British English's formats: "4 Dec 2026", "14:51".
+US_STYLE_COUNTRIES = {"US"}
+
+
+def format_locale():
+    """The locale numbers and dates are written in: the person's language, and for English the
+    business's country's conventions (en-GB unless the business is American)."""
+    locale = get_locale() or Locale.parse("en")
+    if locale.language == "en" and not locale.territory:
+        country = current_app.config.get("COUNTRY", "ES") if current_app else "ES"
+        return locale if country in US_STYLE_COUNTRIES else Locale.parse("en_GB")
+    return locale
+
+
 def fmt_money(minor, currency):
     if minor is None:
         return ""
-    return format_currency(money.to_decimal(minor, currency), currency)
+    return babel_numbers.format_currency(money.to_decimal(minor, currency), currency, locale=format_locale())
+
+
+def fmt_money_compact(minor, currency):
+    """A short amount for a chart's labels: "1,2 mil €", "€1.2K"."""
+    return babel_numbers.format_compact_currency(money.to_decimal(minor, currency), currency,
+                                                 locale=format_locale(), fraction_digits=1)
+
+
+def amount_field(minor, currency):
+    """An amount to show in an input field: the person's decimal separator, no grouping, no
+    symbol ("158,37" in Spanish, "158.37" in English); Form.amount reads either separator."""
+    exponent = money.currency_exponent(currency)
+    pattern = "0." + "0" * exponent if exponent else "0"
+    return babel_numbers.format_decimal(money.to_decimal(minor, currency), format=pattern,
+                                        locale=format_locale(), group_separator=False)
 
 
 def fmt_qty(qty_milli):
-    return format_decimal(Decimal(qty_milli) / money.QTY_SCALE)
+    return babel_numbers.format_decimal(Decimal(qty_milli) / money.QTY_SCALE, locale=format_locale())
 
 
 def fmt_percent(bp):
-    return format_decimal(Decimal(bp) / 100) + "\u00a0%"
+    return babel_numbers.format_decimal(Decimal(bp) / 100, locale=format_locale()) + "\u00a0%"
+
+
+def fmt_date(value, fmt="medium"):
+    """A date; "medium" is day, abbreviated month and year in every language ("4 dic 2026",
+    "4. Dez. 2026"): never numbers only, which a reader may take day for month."""
+    if not value:
+        return ""
+    if hasattr(value, "hour"):
+        value = to_user_timezone(value)
+    if fmt == "medium":
+        return babel_dates.format_skeleton("yMMMd", value, locale=format_locale())
+    return babel_dates.format_date(value, fmt, locale=format_locale())
+
+
+def fmt_datetime(value, fmt="medium"):
+    """A moment: the medium date and the time in the locale's clock (24 h but in US English)."""
+    if not value:
+        return ""
+    local = to_user_timezone(value)
+    if fmt in ("medium", "short"):
+        time = babel_dates.format_time(local, "short", locale=format_locale())
+        return f"{fmt_date(local)}, {time}"
+    return babel_dates.format_datetime(local, fmt, locale=format_locale())
 
 
 def init_app(app):
@@ -50,7 +105,6 @@ def init_app(app):
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         money=fmt_money, qty=fmt_qty, percent=fmt_percent,
-        date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
-        datetime=lambda d, fmt="medium": format_datetime(d, fmt) if d else "",
+        date=fmt_date, datetime=fmt_datetime, amount_field=amount_field, money_compact=fmt_money_compact,
     )
     app.jinja_env.globals.update(get_locale=get_locale, LANGUAGE_NAMES=LANGUAGE_NAMES)

@@ -64,8 +64,10 @@ def test_stylesheet_is_served_as_css(client):
 
 def test_stylesheet_is_small_and_self_contained():
     css = read_css()
-    # 40 KB (about 8 KB gzipped): the phone layout of issue 17 (stacked rows) took it past 36.
-    assert 0 < os.path.getsize(CSS_PATH) < 40 * 1024
+    # 44 KB (about 9 KB gzipped): the phone layout of issue 17 (stacked rows), and the
+    # back-office's credit notes, refunds, team and two-factor pages took it past 36. Next step
+    # when it grows again: the back-office's rules in a stylesheet of their own.
+    assert 0 < os.path.getsize(CSS_PATH) < 44 * 1024
     assert "@import" not in css
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", css), "no fonts or images from other sites"
     assert css.count("{") == css.count("}")

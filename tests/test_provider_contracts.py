@@ -389,6 +389,10 @@ PAYPAL_SCHEMA_ONLY = {
     "details[].value": "error_details",
     # A refund repeats the capture's custom_id; the completed event names the payee.
     "custom_id": "refund", "resource.custom_id": "refund", "resource.payee": "capture-2",
+    # GET order answers the whole order (the capture sample is its minimal form).
+    "intent": "order", "create_time": "order", "update_time": "order",
+    "purchase_units[].amount": "purchase_unit", "purchase_units[].payee": "purchase_unit",
+    "purchase_units[].description": "purchase_unit", "purchase_units[].custom_id": "purchase_unit",
 }
 
 
@@ -419,6 +423,9 @@ def test_paypal_fake_shapes(paypal_fake):
     capture_response["purchase_units"][0]["payments"]["captures"] = [capture_samples]
     assert same_shape(captured, capture_response, allowed=known) == []
     capture = captured["purchase_units"][0]["payments"]["captures"][0]
+    order = fake_call(paypal_fake.get_order, created["id"], method="GET")
+    assert same_shape(order, capture_response, allowed=known) == []
+    assert same_shape(fake_call(paypal_fake.get_capture, capture["id"], method="GET"), capture_samples) == []
 
     refund = fake_call(paypal_fake.refund_capture, capture["id"], body=json.dumps({"amount": {
         "currency_code": "EUR", "value": "5.00"}}).encode())
@@ -428,6 +435,7 @@ def test_paypal_fake_shapes(paypal_fake):
     full = fake_call(paypal_fake.refund_capture, capture["id"], headers={"Prefer": "return=representation"},
                      body=json.dumps({"amount": {"currency_code": "EUR", "value": "5.00"}}).encode())
     assert same_shape(full, refund_samples, allowed=known) == []
+    assert same_shape(fake_call(paypal_fake.get_refund, full["id"], method="GET"), refund_samples, allowed=known) == []
     paypal_fake.reverse(capture["id"])
 
     samples = {"PAYMENT.CAPTURE.COMPLETED": completed,
@@ -602,6 +610,10 @@ def test_square_fake_shapes(square_fake):
     after = fake_call(square_fake.get_payment, payment_id, method="GET")
     assert same_shape(after, payment_samples, allowed=known) == []
 
+    batch = fake_call(square_fake.batch_retrieve_orders, body=json.dumps({
+        "order_ids": [created["payment_link"]["order_id"]]}).encode())
+    assert same_shape(batch, {"orders": [order_samples["order"]]}, allowed={
+        p.replace("order.", "orders[].", 1) for p in known}) == []
     search = fake_call(square_fake.search_orders, body=json.dumps({"location_ids": [square_fake.location_id],
                                                                    "limit": 1}).encode())
     assert same_shape({k: v for k, v in search.items() if k != "orders"},

@@ -9,6 +9,9 @@ tests.fakes.stripe as plugins:
 
 Each fixture is a started fake on 127.0.0.1 (a free port), stopped after the test. See
 tests/fakes/paypal.py and tests/fakes/square.py for what they serve and their settings.
+
+What the fakes serve and emit is held to the providers' published payloads in tests/fakes/recorded/
+(sources in each provider's SOURCES.md) by tests/test_provider_contracts.py.
 """
 import pytest
 

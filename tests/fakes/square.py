@@ -357,7 +357,7 @@ class SquareFake(FakeServer):
                 return html_response(404, "Square", "<h1 id=\"error\">This link does not exist.</h1>")
             order = self.orders[link["order_id"]]
             total = order["total_money"]
-            if link.get("paid"):
+            if link_id in self.registry("paid_links"):
                 return html_response(200, "Square", "<h1 id=\"paid\">This order is already paid."
                                      "</h1>")
             rows = "".join(f"<li>{html.escape(item['name'])} × {html.escape(item['quantity'])}</li>"
@@ -375,11 +375,12 @@ class SquareFake(FakeServer):
             if link is None:
                 return html_response(404, "Square", "<h1 id=\"error\">This link does not exist.</h1>")
             order = self.orders[link["order_id"]]
-            if link.get("paid"):
+            if link_id in self.registry("paid_links"):
                 return html_response(200, "Square", "<h1 id=\"paid\">This order is already paid."
                                      "</h1>")
             payment = self._take_payment(link, order)
-            link["paid"] = True
+            # Kept apart from the link: Square's PaymentLink has no such field.
+            self.store("paid_links", True, key=link_id)
             events = [self.event(kind, "payment", snapshot(payment, status))
                       for kind, status in self.payment_events]
             target = (link.get("checkout_options") or {}).get("redirect_url")
@@ -535,7 +536,11 @@ def snapshot(payment, status):
     copy = json.loads(dumps(payment))
     copy["status"] = status
     if status == "APPROVED":
+        # Authorized, not captured: no capture time and no receipt yet (Square's
+        # payment.created sample, connect-api-specification api.json PaymentCreatedEvent).
         copy["card_details"]["status"] = "AUTHORIZED"
+        copy["card_details"]["card_payment_timeline"].pop("captured_at", None)
+        copy.pop("receipt_url", None)
     return copy
 
 

@@ -161,9 +161,11 @@ class FakeStripe(FakeServer):
             "status": "open", "payment_status": "unpaid", "payment_intent": None,
             "success_url": params["success_url"], "cancel_url": params["cancel_url"],
             "created": now, "expires_at": expires_at, "url": self.url(f"/pay/{sid}"),
-            "line_items_description": [i["price_data"].get("product_data", {}).get("name", "") for i in items],
         }
         self.store("sessions", session)
+        # What the hosted page shows; kept apart because a Stripe session has no such field
+        # (its line items are a separate list endpoint).
+        self.store("descriptions", [i["price_data"].get("product_data", {}).get("name", "") for i in items], key=sid)
         self.created += 1
         return json_response(200, session, {"Request-Id": "req_" + random_id(14)})
 
@@ -225,7 +227,7 @@ class FakeStripe(FakeServer):
         if session is None:
             return html_response(404, "Not found", "<p>This checkout does not exist.</p>")
         amount = f"{session['amount_total'] / 100:.2f} {session['currency'].upper()}"
-        what = html.escape(", ".join(session["line_items_description"]))
+        what = html.escape(", ".join(self.registry("descriptions").get(sid, [])))
         if session["status"] != "open":
             return html_response(200, "Checkout", f"<p id='state'>This checkout is {session['status']}.</p>")
         return html_response(200, "Fake Stripe Checkout", (

@@ -1,8 +1,12 @@
 """Helpers shared by the payment tests: following our step page to the gateway's page, sending
 the fake Stripe's webhooks, reading a document again after a payment changed it. (The fixtures,
 `stripe_on` and the fakes, come from conftest.)"""
-from app.models import Document
+import pytest
+
+from app.models import Document, Payment
+from app.rules import By
 from tests.conftest import soup
+from tests.factories import make_staff
 
 
 def hosted(me, resp):
@@ -26,3 +30,14 @@ def send(client, msg):
 
 def reload(doc):
     return Document.get_by_id(doc.id)
+
+
+def fresh(payment):
+    return Payment.get_by_id(payment.id)
+
+
+@pytest.fixture
+def staff_by(app):
+    """Who acts in the refund tests: a staff user, inside the request a back-office view has."""
+    with app.test_request_context():
+        yield By(staff=make_staff())

@@ -13,12 +13,8 @@ from tests.payments import hosted, reload
 
 
 @pytest.fixture
-def paypal(app, paypal_fake):
-    app.config["PAYPAL_API_BASE"] = paypal_fake.base_url
-    GatewayConfig.create(gateway="paypal", mode="test", test_credentials=json.dumps({
-        "client_id": paypal_fake.client_id, "client_secret": paypal_fake.client_secret,
-        "webhook_id": paypal_fake.webhook_id}))
-    return paypal_fake
+def paypal(paypal_on):
+    return paypal_on
 
 
 @pytest.fixture

@@ -5,22 +5,17 @@ import json
 
 import pytest
 
-from app.models import GatewayConfig, Payment, PaymentEvent
-from tests.conftest import soup
+from app.models import Payment, PaymentEvent
+from tests.conftest import SQUARE_NOTIFICATION_URL, soup
 from tests.factories import PASSWORD, make_contact, make_document, make_person
 from tests.payments import hosted, reload
 
-NOTIFICATION_URL = "http://portal.test/webhooks/square"
+NOTIFICATION_URL = SQUARE_NOTIFICATION_URL
 
 
 @pytest.fixture
-def square(app, square_fake):
-    app.config["SQUARE_API_BASE"] = square_fake.base_url
-    square_fake.notification_url = NOTIFICATION_URL   # what the subscription at Square says
-    GatewayConfig.create(gateway="square", mode="test", test_credentials=json.dumps({
-        "access_token": square_fake.access_token, "location_id": square_fake.location_id,
-        "webhook_signature_key": square_fake.signature_key}))
-    return square_fake
+def square(square_on):
+    return square_on
 
 
 @pytest.fixture

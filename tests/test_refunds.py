@@ -9,9 +9,9 @@ import pytest
 
 from app import payments, refunds
 from app.models import Activity, Payment, PaymentEvent, Refund
-from app.rules import By, Refused
-from tests.factories import PASSWORD, make_contact, make_document, make_person, make_staff
-from tests.payments import reload, send, sid_of
+from app.rules import Refused
+from tests.factories import PASSWORD, make_contact, make_document, make_person
+from tests.payments import fresh, reload, send, sid_of, staff_by  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -36,16 +36,6 @@ def paid(app, auth, person, invoice, stripe_on):
     payment = Payment.get()
     assert (payment.status, reload(invoice).status) == ("succeeded", "paid")
     return payment
-
-
-@pytest.fixture
-def staff_by(app):
-    with app.test_request_context():   # what a back-office request gives the service
-        yield By(staff=make_staff())
-
-
-def fresh(payment):
-    return Payment.get_by_id(payment.id)
 
 
 def events_of(fake, kind):

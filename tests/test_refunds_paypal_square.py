@@ -9,20 +9,9 @@ import pytest
 
 from app import payments, refunds
 from app.models import Activity, Payment, PaymentEvent, Refund
-from app.rules import By
 from tests.conftest import SQUARE_NOTIFICATION_URL
-from tests.factories import PASSWORD, make_contact, make_document, make_person, make_staff
-from tests.payments import hosted, reload
-
-
-@pytest.fixture
-def staff_by(app):
-    with app.test_request_context():   # what a back-office request gives the service
-        yield By(staff=make_staff())
-
-
-def fresh(payment):
-    return Payment.get_by_id(payment.id)
+from tests.factories import PASSWORD, make_contact, make_document, make_person
+from tests.payments import fresh, hosted, reload, staff_by  # noqa: F401 (a fixture)
 
 
 def pay(auth, gateway):

@@ -29,7 +29,7 @@ def checkout_env(tmp_path):
     return dict(env, INSTANCE_PATH=str(tmp_path), REDIS_URL="")
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="one run is enough: the checkout uses its SQLite file")
+@pytest.mark.skipif(bool(PG_URL), reason="only on SQLite: one run is enough, the checkout uses its SQLite file")
 def test_the_readme_cli_commands_work_in_a_make_run_checkout(tmp_path):
     write_development_settings(str(tmp_path), 5123)     # what `make run PORT=5123` writes
     env = checkout_env(tmp_path)
@@ -67,7 +67,7 @@ def test_a_fresh_installation_gets_its_countrys_taxes_and_language(app, runner, 
     assert TaxRate.select().count() == 0
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="the SQLite backup: the PostgreSQL run restores with pg_restore")
+@pytest.mark.skipif(bool(PG_URL), reason="only on SQLite: the PostgreSQL run restores with pg_restore")
 def test_a_sqlite_backup_restored_in_place_serves_the_same_portal(app, runner, tmp_path):
     contact = make_contact(name="Talleres Ruiz", portal_enabled=True)
     make_document(contact, number="F-2026-0042")
@@ -82,7 +82,7 @@ def test_a_sqlite_backup_restored_in_place_serves_the_same_portal(app, runner, t
         db.close()
 
 
-@pytest.mark.skipif(not PG_URL, reason="pg_dump and pg_restore: the PostgreSQL run")
+@pytest.mark.skipif(not PG_URL, reason="only on PostgreSQL: pg_dump and pg_restore")
 def test_pg_dump_then_pg_restore_gives_back_the_same_portal(app, tmp_path):
     contact = make_contact(name="Talleres Ruiz", portal_enabled=True)
     make_document(contact, number="F-2026-0042")

@@ -47,7 +47,7 @@ def old_database(request, tmp_path):
         database.close()
         return
     if not PG_URL:
-        pytest.skip("the PostgreSQL run of the suite covers this")
+        pytest.skip("only on PostgreSQL: the PostgreSQL run of the suite covers this")
     admin = PostgresqlDatabase("test", host="127.0.0.1", user="postgres")
     admin.execute_sql("DROP DATABASE IF EXISTS portal_migration_test")
     admin.execute_sql("CREATE DATABASE portal_migration_test")

@@ -23,7 +23,7 @@ from tests.smtp import smtp_server  # noqa: F401  (a fixture)
 from tests.test_load_faults import PASSWORD, TIMEOUT, field_value, sign_in
 
 pytestmark = [pytest.mark.load,
-              pytest.mark.skipif(not PG_URL, reason="PostgreSQL and Redis: the PostgreSQL run covers this")]
+              pytest.mark.skipif(not PG_URL, reason="only on PostgreSQL (with Redis): the PostgreSQL run covers this")]
 
 REDIS_URL = "redis://127.0.0.1:6379/9"   # a database of its own, emptied first
 

@@ -44,7 +44,7 @@ def test_gateway_keys_and_webhook_secrets_are_stored_encrypted(app, staff):
         assert webhooks.verify(SIGNING, header, b"{}")
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="the SQLite backup; PostgreSQL dumps hold the same sealed rows")
+@pytest.mark.skipif(bool(PG_URL), reason="only on SQLite: the backup file; PostgreSQL dumps hold the same sealed rows")
 def test_a_backup_file_holds_no_key_in_clear(app, staff, tmp_path):
     enter_stripe_keys(staff)
     WebhookEndpoint.create(url="https://erp.example/hook", secret=SIGNING, events="invoice.issued")

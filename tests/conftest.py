@@ -6,6 +6,7 @@ The database is a migrated SQLite file per test, or, when DATABASE_URL points to
 PostgreSQL, the `test` database migrated once per run and truncated between tests."""
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -236,6 +237,12 @@ def square_on(app, square_fake):
 
 def soup(resp):
     return BeautifulSoup(resp.get_data(as_text=True), "html.parser")
+
+
+def without_csrf(resp):
+    """The page with its CSRF tokens blanked: they are signed with the time, so the same page a
+    second later differs there only."""
+    return re.sub(r'("X-CSRFToken": "|name="csrf_token" value=")[^"]+', r"\1", resp.get_data(as_text=True))
 
 
 def error_text(resp, name):

@@ -1445,9 +1445,26 @@ class Heartbeat(BaseModel):
         row = cls.get_or_none(cls.name == name)
         return row.seen_at if row else None
 
+class ContactFigure(BaseModel):
+    """A contact's summary figure for one currency and day, kept by database triggers in the same
+    transaction as every change to documents and payments (migrations/0010_contact_figures.py
+    says what each figure counts; app/figures.py checks them against the documents)."""
+    contact = ForeignKeyField(Contact, on_delete="CASCADE")
+    figure = CharField(max_length=10)
+    currency = CharField(max_length=3)
+    day = DateField()            # a due date, a last valid day or a month's first day; NO_DAY: none
+    amount = BigIntegerField(default=0)
+    count = IntegerField(default=0)
+
+    NO_DAY = datetime.date(9999, 12, 31)
+
+    class Meta:
+        indexes = ((("contact", "figure", "currency", "day"), True),)
+
+
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
           WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion,
-          Refund, Heartbeat, StaffSession, StaffLink, StaffRecoveryCode]
+          Refund, Heartbeat, StaffSession, StaffLink, StaffRecoveryCode, ContactFigure]
 

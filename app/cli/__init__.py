@@ -114,6 +114,29 @@ def init_app(app):
 
     app.cli.add_command(api_tokens)
 
+    figures_group = AppGroup("figures", help="The contacts' summary figures, kept by the database.")
+
+    @figures_group.command("check")
+    @click.option("--repair", is_flag=True, help="Rewrite the figures from the documents when they differ.")
+    def figures_check(repair):
+        """Recompute every contact's figures from its documents and payments and compare them with
+        the stored rows; exit 1 when they differ (and were not repaired)."""
+        from .. import figures
+        with db.connection_context():
+            wrong = figures.differences()
+            for key, have, want in wrong[:20]:
+                click.echo(f"contact {key[0]} {key[1]} {key[2]} {key[3]}: stored {have}, from the documents {want}")
+            if not wrong:
+                click.echo("figures agree with the documents.")
+                return
+            if repair:
+                figures.repair()
+                click.echo(f"{len(wrong)} figure(s) rewritten from the documents.")
+                return
+        raise SystemExit(1)
+
+    app.cli.add_command(figures_group)
+
     from .. import jobs
     from . import demo
     jobs.register_cli(app)

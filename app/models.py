@@ -1168,6 +1168,10 @@ class Activity(BaseModel):
     data = TextField(default="")
     created_at = DateTimeField(default=utcnow, index=True)
 
+    class Meta:
+        # The summary's "recent activity": a contact's newest rows first, however long its history.
+        indexes = ((("contact", "created_at"), False),)
+
     # What changes money or status: the document's audit trail (staff page, API).
     AUDIT_ACTIONS = ("status_open", "status_void", "status_confirmed", "status_shipped", "status_delivered",
                      "status_cancelled", "status_issued", "status_paid", "status_credited",

@@ -128,6 +128,8 @@ def up(migrator, db):
             indexes = ((("contact", "figure", "currency", "day"), True),)
 
     db.create_tables([ContactFigure])
+    # The summary's "recent activity" reads a contact's newest rows without sorting its history.
+    db.execute_sql('CREATE INDEX activity_contact_id_created_at ON activity (contact_id, created_at)')
     for table in ("document", "payment"):
         _backfill(db, table)
         (_triggers_sqlite if isinstance(db, SqliteDatabase) else _triggers_postgres)(db, table)

@@ -33,7 +33,7 @@ RELEASED = {
     "0007_payment_processing.py": "ce78426578617037c058b34df479afc6dcf7a11bc61fcb5c723a354e591ebfc4",
     "0008_heartbeat.py": "25cde349f21d1c3ffcc6e27e963bb99a466d5742bb1bd6686cfb994b559bef8f",
     "0009_staff_security.py": "701fd0a6db9c7984749aede81a77a5590e1ebe503149c8f6b50c1c4fb9e9656a",
-    "0010_contact_figures.py": "eb80f527bad392e432170673c474bc3472bc493c5b8f2106eef9979e7bb90df3",
+    "0010_contact_figures.py": "fe244a30fce4c84995f7b53c068e5d6a031e1d9bae94ba118bf398b043b9b418",
 }
 EARLY = Path(__file__).parent / "early_migrations"
 

@@ -4,9 +4,7 @@ costs on top of the framework.
 
 `gunicorn 'bench.baseline:create_app()'` with DATABASE_URL set. Routes:
   GET  /hello                       a short string
-  GET  /fragment                    a ~1 KB HTML fragment from a template
-  GET  /page                        a ~150-line page with a 20-row table, from constants
-  GET  /db-page?contact=N&page=P    the same page fed by 3 peewee queries (contact, count, rows)
+  GET  /db-page?contact=N&page=P    the invoices page fed by 3 peewee queries (contact, count, rows)
   GET  /pdf/<id>                    a one-page invoice rendered by WeasyPrint
   POST /checkout  product=&contact= read the product, take one from stock if there is one,
                                     insert an order with one line, commit
@@ -231,21 +229,6 @@ def create_app():
     @app.get("/hello")
     def hello():
         return "Hello, world!"
-
-    @app.get("/fragment")
-    def fragment():
-        items = [{"id": n, "name": f"Product {n:05d}", "qty": n % 4 + 1, "price": f"{n * 3.5:.2f} €"}
-                 for n in range(1, 7)]
-        return render_template("_fragment.html", title="Added to your cart", when="just now", who="you",
-                               items=items, token="x" * 40, total="123.45 €")
-
-    @app.get("/page")
-    def page():
-        today = datetime.date.today()
-        rows = [{"id": n, "number": f"F-2026-{n:07d}", "issue_date": today, "due_date": today, "status": "open",
-                 "total": f"{n * 12.5:.2f} €", "due": f"{n * 12.5:.2f} €"} for n in range(1, PAGE + 1)]
-        return render_template("page.html", title="Invoices", contact="Customer 00001 S.L.", person="Person 00001",
-                               rows=rows, page=1, pages=500, total=10000, token="x" * 40)
 
     @app.get("/db-page")
     def db_page():

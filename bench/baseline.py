@@ -99,6 +99,7 @@ class Document(Base):
     total = BigIntegerField(default=0)
     amount_paid = BigIntegerField(default=0)
     amount_credited = BigIntegerField(default=0)
+    reason = TextField(default="")   # NOT NULL without a database default
     version = IntegerField(default=1)
     created_at = DateTimeField()
     updated_at = DateTimeField()

@@ -2,15 +2,17 @@
 same gunicorn and the same 1M-document database, in the same run.
 
 Steps: build or reuse the database (bench/build.py); count the queries of each measured URL
-in-process; start the portal and the baseline (bench/baseline.py) under gunicorn with sync
-workers = cores on 127.0.0.1; sign in; measure bytes on the wire and PDF render times; drive
+in-process; start the portal and the baseline (bench/baseline.py, its twins of the portal's
+actions in bench/twins.py) under gunicorn with sync workers = cores on 127.0.0.1; sign in;
+measure bytes on the wire and PDF render times; drive
 both with wrk (16 connections, A/B alternating, a warm-up then two runs each; a run whose two
 repeats differ by more than 15 % or that saw a non-2xx answer is rejected); then the checkout at
 4 workers x 16 connections with a stock check. Prints a table and writes the same figures to
 bench/results/bench-<time>.json (and latest.json): `python -m bench.compare A.json B.json`.
 
 BENCH_QUICK=1: the small database, one short run each. BENCH_SECONDS=N overrides a run's length.
-BENCH_ONLY=summary,checkout measures only those (and their bare counterparts), for development.
+BENCH_ONLY=summary,checkout measures only those, with their bare twins, /hello and what their
+targets compare them with (report.WITH), for development.
 Only loopback traffic; every loop is bounded in time.
 """
 import datetime
@@ -72,10 +74,13 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.errlog = os.path.join(WORK, f"{name}-{workers}w.log")
         env = dict(env, BASE_URL=self.url)
-        self.proc = subprocess.Popen(
-            [GUNICORN, "--workers", str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "120", "--error-logfile", self.errlog, app_spec],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # The app's own log (its tracebacks: "Exception on ...") goes to stderr, not to
+        # gunicorn's error log: both into the one file, so count_in_log sees the app's errors.
+        with open(self.errlog, "ab") as out:
+            self.proc = subprocess.Popen(
+                [GUNICORN, "--workers", str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
+                 "--timeout", "120", "--error-logfile", self.errlog, app_spec],
+                cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
         self.workers = workers
 
     def wait_ready(self, path):

@@ -149,10 +149,16 @@ def register(app):
         taxes = {}
         for t in LineTax.select().where(LineTax.line_id.in_([line.id for line in lines])).order_by(LineTax.id):
             taxes.setdefault(t.line_id, []).append(t)
+        bases = {}   # each tax on the sum of the nets it applies to, as the sheet shows it
+        for line in lines:
+            for t in taxes.get(line.id, []):
+                bases[(t.name, t.rate_bp)] = bases.get((t.name, t.rate_bp), 0) + line.net
+        tax_rows = [(name, rate, base, (base * rate + (5000 if rate > 0 else -5000)) // 10000)
+                    for (name, rate), base in bases.items()]
         payments = list(Payment.select().where((Payment.document_id == doc.id) & (Payment.status == "succeeded"))
                         .order_by(Payment.paid_at))
         return render_template("document.html", **_frame(doc.number, "/invoices"), doc=doc, contact=doc.contact,
-                               lines=lines, taxes=taxes, payments=payments, comments=_comments(doc))
+                               lines=lines, taxes=taxes, tax_rows=tax_rows, payments=payments, comments=_comments(doc))
 
     @app.post("/documents/<int:doc_id>/comments")
     def comment(doc_id):

@@ -4,20 +4,30 @@ costs on top of the framework.
 
 `gunicorn 'bench.baseline:create_app()'` with DATABASE_URL set. Routes:
   GET  /hello                       a short string
-  GET  /fragment                    a ~1 KB HTML fragment from a template
-  GET  /page                        a ~150-line page with a 20-row table, from constants
-  GET  /db-page?contact=N&page=P    the same page fed by 3 peewee queries (contact, count, rows)
+  GET  /db-page?contact=N&page=P    the invoices page fed by 3 peewee queries (contact, count, rows)
   GET  /pdf/<id>                    a one-page invoice rendered by WeasyPrint
   POST /checkout  product=&contact= read the product, take one from stock if there is one,
                                     insert an order with one line, commit
+
+The twins of the portal's actions (bench/run.py measures each against its portal action): the
+SQL each needs written plainly, the same HTML shape and size from a template in
+bench/templates/, and none of the portal's session, CSRF, rate limits or translations. The
+contact (and person) is a query parameter where the portal reads it from the session.
+  GET  /summary?contact=N           the summary: balances, lists, activity and chart by aggregates
+  GET  /document/<id>?contact=N     the document page: document, lines, line taxes, payments, comments
+  GET  /catalog?category=N          24 product cards of a category, with the category tree
+  GET  /catalog/search?q=text       the product list fragment: LIKE on the product name
+  POST /cart-items  contact=&product_id=&quantity=   upsert a cart_item, answer the form and badge
+  POST /documents/<id>/comments?contact=N&person=P  body=   insert a comment, answer the thread
+  GET  /pdf-cached/<id>?contact=N   a PDF rendered once into a directory, then read from disk
 """
 import datetime
 import os
 import uuid
 
 from flask import Flask, Response, abort, render_template, request
-from peewee import (BigIntegerField, CharField, DatabaseProxy, DateField, DateTimeField, ForeignKeyField,
-                    IntegerField, Model, SqliteDatabase, TextField)
+from peewee import (BigIntegerField, BooleanField, CharField, DatabaseProxy, DateField, DateTimeField,
+                    ForeignKeyField, IntegerField, Model, SqliteDatabase, TextField)
 from playhouse.db_url import connect
 
 db = DatabaseProxy()
@@ -37,10 +47,35 @@ class Contact(Base):
         table_name = "contact"
 
 
-class Product(Base):
+class Settings(Base):
     name = CharField()
+    tax_id = CharField()
+    address = TextField()
+    email = CharField()
+
+    class Meta:
+        table_name = "settings"
+
+
+class Category(Base):
+    name = CharField()
+    parent_id = IntegerField(null=True)
+    position = IntegerField()
+
+    class Meta:
+        table_name = "category"
+
+
+class Product(Base):
+    sku = CharField()
+    name = CharField()
+    category_id = IntegerField(null=True)
     price = BigIntegerField()
+    currency = CharField()
+    track_stock = BooleanField()
     stock = IntegerField()
+    active = BooleanField()
+    visible = BooleanField()
 
     class Meta:
         table_name = "product"
@@ -53,6 +88,7 @@ class Document(Base):
     status = CharField()
     issue_date = DateField()
     due_date = DateField(null=True)
+    valid_until = DateField(null=True)
     currency = CharField()
     reference = CharField(default="")
     notes = TextField(default="")
@@ -62,6 +98,8 @@ class Document(Base):
     tax_total = BigIntegerField(default=0)
     total = BigIntegerField(default=0)
     amount_paid = BigIntegerField(default=0)
+    amount_credited = BigIntegerField(default=0)
+    reason = TextField(default="")   # NOT NULL without a database default
     version = IntegerField(default=1)
     created_at = DateTimeField()
     updated_at = DateTimeField()
@@ -83,6 +121,85 @@ class Line(Base):
 
     class Meta:
         table_name = "document_line"
+
+
+class LineTax(Base):
+    line_id = IntegerField()
+    name = CharField()
+    rate_bp = IntegerField()
+
+    class Meta:
+        table_name = "line_tax"
+
+
+class Payment(Base):
+    document_id = IntegerField()
+    contact_id = IntegerField()
+    amount = BigIntegerField()
+    amount_refunded = BigIntegerField()
+    currency = CharField()
+    status = CharField()
+    method_note = CharField()
+    paid_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "payment"
+
+
+class Comment(Base):
+    document_id = IntegerField()
+    person_id = IntegerField(null=True)
+    author_name = CharField()
+    body = TextField()
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "comment"
+
+
+class Activity(Base):
+    contact_id = IntegerField(null=True)
+    document_id = IntegerField(null=True)
+    action = CharField()
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "activity"
+
+
+class CartItem(Base):
+    contact_id = IntegerField()
+    product_id = IntegerField()
+    quantity = IntegerField()
+    unit_price_seen = BigIntegerField()
+    added_at = DateTimeField()
+
+    class Meta:
+        table_name = "cart_item"
+
+
+class ProductTax(Base):
+    product_id = IntegerField()
+    tax_rate_id = IntegerField()
+
+    class Meta:
+        table_name = "product_tax"
+
+
+class TaxRate(Base):
+    name = CharField()
+    rate_bp = IntegerField()
+
+    class Meta:
+        table_name = "tax_rate"
+
+
+class ProductImage(Base):
+    product_id = IntegerField()
+    position = IntegerField()
+
+    class Meta:
+        table_name = "product_image"
 
 
 def open_database(url):
@@ -113,21 +230,6 @@ def create_app():
     @app.get("/hello")
     def hello():
         return "Hello, world!"
-
-    @app.get("/fragment")
-    def fragment():
-        items = [{"id": n, "name": f"Product {n:05d}", "qty": n % 4 + 1, "price": f"{n * 3.5:.2f} €"}
-                 for n in range(1, 7)]
-        return render_template("_fragment.html", title="Added to your cart", when="just now", who="you",
-                               items=items, token="x" * 40, total="123.45 €")
-
-    @app.get("/page")
-    def page():
-        today = datetime.date.today()
-        rows = [{"id": n, "number": f"F-2026-{n:07d}", "issue_date": today, "due_date": today, "status": "open",
-                 "total": f"{n * 12.5:.2f} €", "due": f"{n * 12.5:.2f} €"} for n in range(1, PAGE + 1)]
-        return render_template("page.html", title="Invoices", contact="Customer 00001 S.L.", person="Person 00001",
-                               rows=rows, page=1, pages=500, total=10000, token="x" * 40)
 
     @app.get("/db-page")
     def db_page():
@@ -170,4 +272,6 @@ def create_app():
                         unit_price=product.price, net=product.price, stock_taken=1)
         return f"order {doc.id}\n"
 
+    from bench import twins
+    twins.register(app)
     return app

@@ -294,6 +294,13 @@ def _documents(database, d, s):
         "status": "'succeeded'", "idempotency_key": "'seed-' || id", "paid_at": "created_at",
         "created_at": "created_at", "updated_at": "created_at", "method_note": "'Bank transfer'"},
         "document", where="WHERE amount_paid > 0")
+    # The numbering series past the seeded numbers (which are the document ids): a number the
+    # portal gives at checkout must not collide with a seeded one (UNIQUE kind, number).
+    year = d.year("issue_date")
+    insert_select(database, d, "number_series", {
+        "kind": "k", "code": "CASE k WHEN 'invoice' THEN 'F' WHEN 'quote' THEN 'P' ELSE 'SO' END",
+        "year": "CAST(y AS INTEGER)", "pattern": "'{code}-{year}-{n:04d}'", "next_n": "m + 1", "last_used": "m"},
+        f"(SELECT kind AS k, {year} AS y, MAX(id) AS m FROM document GROUP BY kind, {year}) AS ns")
 
 
 # --- checks ------------------------------------------------------------------------------------------

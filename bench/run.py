@@ -2,15 +2,17 @@
 same gunicorn and the same 1M-document database, in the same run.
 
 Steps: build or reuse the database (bench/build.py); count the queries of each measured URL
-in-process; start the portal and the baseline (bench/baseline.py) under gunicorn with sync
-workers = cores on 127.0.0.1; sign in; measure bytes on the wire and PDF render times; drive
+in-process; start the portal and the baseline (bench/baseline.py, its twins of the portal's
+actions in bench/twins.py) under gunicorn with sync workers = cores on 127.0.0.1; sign in;
+measure bytes on the wire and PDF render times; drive
 both with wrk (16 connections, A/B alternating, a warm-up then two runs each; a run whose two
 repeats differ by more than 15 % or that saw a non-2xx answer is rejected); then the checkout at
 4 workers x 16 connections with a stock check. Prints a table and writes the same figures to
 bench/results/bench-<time>.json (and latest.json): `python -m bench.compare A.json B.json`.
 
 BENCH_QUICK=1: the small database, one short run each. BENCH_SECONDS=N overrides a run's length.
-BENCH_ONLY=summary,checkout measures only those (and their bare counterparts), for development.
+BENCH_ONLY=summary,checkout measures only those, with their bare twins, /hello and what their
+targets compare them with (report.WITH), for development.
 Only loopback traffic; every loop is bounded in time.
 """
 import datetime
@@ -72,10 +74,13 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.errlog = os.path.join(WORK, f"{name}-{workers}w.log")
         env = dict(env, BASE_URL=self.url)
-        self.proc = subprocess.Popen(
-            [GUNICORN, "--workers", str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "120", "--error-logfile", self.errlog, app_spec],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # The app's own log (its tracebacks: "Exception on ...") goes to stderr, not to
+        # gunicorn's error log: both into the one file, so count_in_log sees the app's errors.
+        with open(self.errlog, "ab") as out:
+            self.proc = subprocess.Popen(
+                [GUNICORN, "--workers", str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
+                 "--timeout", "120", "--error-logfile", self.errlog, app_spec],
+                cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
         self.workers = workers
 
     def wait_ready(self, path):
@@ -413,6 +418,7 @@ def main():
 
     big, small = build.BIG_EMAIL, build.SMALL_EMAIL
     plan = [
+        ("ping", small, "GET", "/cart/", None, True),
         ("summary", big, "GET", "/", None, False),
         ("summary_small", small, "GET", "/", None, False),
         ("list_big_1", big, "GET", "/invoices?page=1", None, False),
@@ -430,7 +436,8 @@ def main():
     log("counting queries in-process")
     counts, endpoints = query_counts(env, plan)
 
-    needs = {"summary": "portal.home", "list_big_1": "documents.index", "list_big_deep": "documents.index",
+    needs = {"ping": "cart.show", "summary": "portal.home", "summary_small": "portal.home",
+             "list_big_1": "documents.index", "list_big_deep": "documents.index",
              "list_small_1": "documents.index", "document": "documents.show", "pdf_first": "pdf.document",
              "pdf_cached": "pdf.document", "catalog": "catalog.index", "search": "catalog.index",
              "cart_add": "cart.add", "comment": "comments.create", "checkout": "checkout.place"}
@@ -450,9 +457,19 @@ def main():
         log(f"portal at {portal.url}, bare at {bare.url}, {CORES} sync workers each")
         bigv, smallv = Visitor(portal.url, big), Visitor(portal.url, small)
         P = lambda v, htmx=False: v.headers(htmx)  # noqa: E731
+        # Each portal action next to its bare twin (bench/twins.py), alternating; /hello is the
+        # ceiling every action is also set against.
+        twin_cart = "contact=1&product_id={id}&quantity=1&next=%2Fcatalog%2F"
+        comment_body = "body=A+comment+from+the+benchmark+{n}"
         targets = [
             Target("hello", "bare /hello", "bare", "/hello"),
+            # The cheapest signed-in page: the cart fragment of a contact whose cart stays empty
+            # (the session, the contact and one query for the cart; no page frame).
+            Target("ping", "signed-in ping: empty cart (HTMX GET /cart/)", "portal", "/cart/", headers=P(smallv, True)),
+            Target("bare_summary", "bare summary, contact 1", "bare", "/summary?contact=1"),
             Target("summary", "summary /", "portal", "/", headers=P(bigv)),
+            Target("bare_summary_small", "bare summary, contact 2", "bare", "/summary?contact=2"),
+            Target("summary_small", "summary / (10-doc contact)", "portal", "/", headers=P(smallv)),
             Target("db_big_1", "bare 3-query page, contact 1 p.1", "bare", "/db-page?contact=1&page=1"),
             Target("list_big_1", "invoices p.1 (10,000-doc contact)", "portal", "/invoices?page=1", headers=P(bigv)),
             Target("db_big_deep", f"bare 3-query page, contact 1 p.{deep}", "bare", f"/db-page?contact=1&page={deep}"),
@@ -460,23 +477,30 @@ def main():
                    headers=P(bigv)),
             Target("db_small_1", "bare 3-query page, contact 2 p.1", "bare", "/db-page?contact=2&page=1"),
             Target("list_small_1", "invoices p.1 (10-doc contact)", "portal", "/invoices?page=1", headers=P(smallv)),
-            Target("page", "bare 150-line page", "bare", "/page"),
+            Target("bare_document", "bare document page", "bare", f"/document/{shown_doc}?contact=1"),
             Target("document", "document page", "portal", f"/documents/{shown_doc}", headers=P(bigv)),
-            Target("fragment", "bare 1 KB fragment", "bare", "/fragment"),
+            Target("bare_search", "bare product search fragment", "bare", "/catalog/search?q=gear"),
             Target("search", "catalog search (HTMX fragment)", "portal", "/catalog/?q=gear", headers=P(bigv, True)),
+            Target("bare_cart_add", "bare cart upsert + badge", "bare", "/cart-items", "POST", body=twin_cart,
+                   ids=product_ids),
             Target("cart_add", "add to cart (HTMX POST)", "portal", "/cart/items", "POST",
                    body="product_id={id}&quantity=1&next=%2Fcatalog%2F", headers=P(bigv, True), ids=product_ids),
+            Target("bare_comment", "bare comment insert + thread", "bare",
+                   "/documents/{id}/comments?contact=1&person=1", "POST", body=comment_body, ids=comment_ids),
             Target("comment", "post a comment (HTMX POST)", "portal", "/documents/{id}/comments", "POST",
-                   body="body=A+comment+from+the+benchmark+{n}", headers=P(bigv, True), ids=comment_ids),
+                   body=comment_body, headers=P(bigv, True), ids=comment_ids),
+            Target("bare_catalog", "bare catalog category page", "bare", "/catalog?category=1"),
             Target("catalog", "catalog category page", "portal", "/catalog/?category=1", headers=P(bigv)),
             Target("bare_pdf", "bare WeasyPrint invoice", "bare", "/pdf/{id}", ids=bare_pdf_ids),
             Target("pdf_first", "PDF, first render", "portal", "/documents/{id}/pdf", headers=P(bigv), ids=pdf_ids[1:]),
+            Target("bare_pdf_cached", "bare cached PDF from disk", "bare", f"/pdf-cached/{shown_doc}?contact=1"),
             Target("pdf_cached", "PDF, cached re-download", "portal", f"/documents/{shown_doc}/pdf", headers=P(bigv)),
         ]
         targets = [t for t in targets if t.key not in missing]
         if ONLY:
-            from bench.report import COMPARED
-            wanted = ONLY | {COMPARED[k][0] for k in ONLY if k in COMPARED}
+            from bench.report import COMPARED, WITH
+            keys = ONLY | {w for k in ONLY for w in WITH.get(k, ())}
+            wanted = keys | {COMPARED[k][0] for k in keys if k in COMPARED} | {"hello"}
             targets = [t for t in targets if t.key in wanted]
         by_key = {t.key: t for t in targets}
         results["wire"] = wire_bytes(portal, bigv) if "summary" not in missing and not ONLY else None
@@ -484,6 +508,9 @@ def main():
         if "pdf_first" in by_key:
             results["pdf"] = pdf_medians(portal, bare, bigv, by_key["pdf_first"], bare_pdf_ids, 5 if QUICK else 15)
         server = {"portal": portal, "bare": bare}
+        if "bare_pdf_cached" in by_key:   # rendered once, as the portal's cached one was above
+            import requests
+            requests.get(f"{bare.url}/pdf-cached/{shown_doc}?contact=1", timeout=60).raise_for_status()
         log(f"warm-up: {WARM} s each")
         for t in targets:
             t.warm.append(wrk(server[t.side], t, WARM))

@@ -3,14 +3,27 @@
 `send_mail(to, subject, text, html=None, reply_to=None)` queues a 'mail' job, so a message
 takes part in the caller's transaction (a rolled-back change sends nothing) and outlives an
 SMTP outage. `render_mail("test", "es", **ctx)` renders mail/test.subject.txt, mail/test.txt
-and, if it exists, mail/test.html under flask_babel's force_locale; `send_template()` does
-both. Links in mails are absolute and built from BASE_URL, never from a request's Host
-header: templates call `external_link("endpoint", **values)`.
+and, if it exists, mail/test.html under flask_babel's force_locale. Links in mails are
+absolute and built from BASE_URL, never from a request's Host header: templates call
+`external_link("endpoint", **values)`.
+
+`send_template(to, "order_person", "es", order=order, token=token)` queues the same job
+without rendering anything: rendering takes milliseconds, and the caller's write transaction
+(SQLite's one write lock) should not wait for it. The payload names the template and the
+language and keeps the context packed: a row (a model instance, or a list of them) as a
+reference that the job reads again just before it renders and sends; every other value (a
+string, a number, a date, a token, a link) as it was when queued. So pass as rows only what
+does not change once the mail is queued (an order's lines are frozen once placed; a comment,
+a decision are never edited), and pass a value itself when the mail must say what it was then.
+A row deleted before the job runs fails the job at once (PermanentError), with the reason on
+/staff/jobs, instead of retrying. Jobs queued before this change (subject/text/html already
+rendered) are delivered as they are.
 
 MAIL_BACKEND=smtp sends through SMTP_HOST/PORT (STARTTLS when SMTP_STARTTLS, login only when
 SMTP_USER is set). MAIL_BACKEND=console (development) prints the message and keeps an .eml
 copy in MAIL_DIR, so the links in it can be opened.
 """
+import datetime
 import email.utils
 import logging
 import os
@@ -23,8 +36,9 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
+from peewee import Model
 
-from . import jobs
+from . import jobs, models
 from .config import LANGUAGES
 from .models import utcnow
 from .links import external_link
@@ -64,32 +78,136 @@ def render_mail(template_base, language, **context):
 
 
 def send_template(to, template_base, language, reply_to=None, **context):
-    """Render a mail in `language` and queue it; returns the Job."""
-    return send_mail(to, reply_to=reply_to, **render_mail(template_base, language, **context))
+    """Queue a mail that its job renders in `language` just before sending; returns the Job.
+    Rows in `context` travel as references, every other value as it is now (module docstring)."""
+    # A misspelt template fails here, in the caller's tests, not in the worker hours later.
+    current_app.jinja_env.get_template(f"mail/{template_base}.txt")
+    return _enqueue(to, reply_to, {"template": template_base, "language": language,
+                                   "context": {name: _pack(value, name) for name, value in context.items()}})
 
 
 def send_mail(to, subject, text, html=None, reply_to=None):
     """Queue a message in the caller's transaction; returns the Job."""
-    recipients = [to] if isinstance(to, str) else list(to)
-    if not recipients:
-        raise ValueError("a mail needs at least one recipient")
-    payload = {
-        "to": [_address(a) for a in recipients],
+    return _enqueue(to, reply_to, {
         "subject": " ".join(str(subject).split()),   # a header: one line, no injected headers
         "text": text,
         "html": html,
-        "reply_to": _address(reply_to) if reply_to else None,
-    }
+    })
+
+
+def _enqueue(to, reply_to, content):
+    recipients = [to] if isinstance(to, str) else list(to)
+    if not recipients:
+        raise ValueError("a mail needs at least one recipient")
+    payload = {"to": [_address(a) for a in recipients], **content,
+               "reply_to": _address(reply_to) if reply_to else None}
     return jobs.enqueue("mail", payload)
+
+
+def compose(data):
+    """A queued mail's subject, text and html: rendered now from its template and context, or,
+    for a job queued before mails were rendered by their job, as it was stored."""
+    if "template" not in data:
+        return {"subject": data["subject"], "text": data["text"], "html": data.get("html")}
+    return render_mail(data["template"], data["language"], **_unpack_context(data["context"]))
 
 
 SENT_BODY = "[sent; the body is not kept]"
 
 
 def redact(payload):
-    """What a sent mail's job row keeps: who, what subject; not the body, which may hold a
-    single-use access or reset link that every backup would otherwise carry."""
+    """What a sent mail's job row keeps: who, what subject or template, and which rows it was
+    about; not the body nor the context's values, which may hold a single-use access or reset
+    link (or its token) that every backup would otherwise carry."""
+    if "template" in payload:
+        return {**payload, "context": {k: v for k, v in payload["context"].items() if _is_row_ref(v)}}
     return {**payload, "text": SENT_BODY, "html": None}
+
+
+# --- the context a queued mail keeps --------------------------------------------------------
+# A row is {"$row": [model name, id]}; dates are tagged so that they come back as dates (the
+# templates format them). Anything else JSON cannot hold faithfully is refused when queued.
+
+class RowGone(jobs.PermanentError):
+    """A row the mail is about was deleted before the mail was sent: nothing sensible to say."""
+
+
+def _pack(value, name):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Model):
+        if value._pk is None or _model(type(value).__name__) is not type(value):
+            raise TypeError(f"mail context {name!r}: an unsaved or unknown {type(value).__name__}")
+        return {"$row": [type(value).__name__, value._pk]}
+    if isinstance(value, datetime.datetime):   # before date: a datetime is also a date
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, datetime.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, (list, tuple)):
+        return [_pack(v, name) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) and not k.startswith("$") for k in value):
+        return {k: _pack(v, name) for k, v in value.items()}
+    # The type only, never the value: it may be a secret, and this message may reach a log.
+    raise TypeError(f"mail context {name!r}: a {type(value).__name__} cannot be queued")
+
+
+def _is_row_ref(value):
+    if isinstance(value, list):
+        return bool(value) and all(_is_row_ref(v) for v in value)
+    return isinstance(value, dict) and list(value) == ["$row"]
+
+
+def _model(name):
+    found = getattr(models, name, None)
+    return found if isinstance(found, type) and issubclass(found, models.BaseModel) else None
+
+
+def _unpack_context(context):
+    """The context with every row read again: one query per model, whatever the rows' number."""
+    wanted = {}
+    _collect(context, wanted)
+    rows = {}
+    for name, ids in wanted.items():
+        model = _model(name)
+        if model is None:
+            raise jobs.PermanentError(f"this mail refers to an unknown kind of row: {name}")
+        if model is models.Settings:   # the business's one row, without its logo's bytes
+            found = {row.id: row for row in [models.Settings.get_solo()]}
+        else:
+            found = {row._pk: row for row in model.select().where(model._meta.primary_key.in_(list(ids)))}
+        missing = sorted(set(ids) - set(found))
+        if missing:
+            raise RowGone(f"{name} {', '.join(map(str, missing))} no longer exists: the mail is not sent")
+        rows[name] = found
+    return {key: _restore(value, rows) for key, value in context.items()}
+
+
+def _collect(value, wanted):
+    if isinstance(value, list):
+        for item in value:
+            _collect(item, wanted)
+    elif isinstance(value, dict):
+        if list(value) == ["$row"]:
+            name, pk = value["$row"]
+            wanted.setdefault(name, set()).add(pk)
+        else:
+            for item in value.values():
+                _collect(item, wanted)
+
+
+def _restore(value, rows):
+    if isinstance(value, list):
+        return [_restore(v, rows) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if list(value) == ["$row"]:
+        name, pk = value["$row"]
+        return rows[name][pk]
+    if list(value) == ["$datetime"]:
+        return datetime.datetime.fromisoformat(value["$datetime"])
+    if list(value) == ["$date"]:
+        return datetime.date.fromisoformat(value["$date"])
+    return {k: _restore(v, rows) for k, v in value.items()}
 
 
 def _address(value):
@@ -102,28 +220,31 @@ def _address(value):
 
 
 def build_message(job):
-    """The EmailMessage for a mail job. Its Message-ID is derived from the job, so a retry
-    after an uncertain delivery carries the same id and receivers can tell it is a duplicate."""
+    """The EmailMessage for a mail job, composed now. Its Message-ID is derived from the job,
+    so a retry after an uncertain delivery carries the same id and receivers can tell it is a
+    duplicate."""
     data, config = job.data, current_app.config
+    content = compose(data)
     domain = email.utils.parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
     msg = EmailMessage()
     msg["From"] = config["MAIL_FROM"]
     msg["To"] = ", ".join(data["to"])
-    msg["Subject"] = data["subject"]
+    msg["Subject"] = content["subject"]
     if data.get("reply_to"):
         msg["Reply-To"] = data["reply_to"]
     msg["Date"] = email.utils.formatdate(usegmt=True)
     msg["Message-ID"] = f"<job-{job.id}.{job.created_at:%Y%m%d%H%M%S%f}@{domain}>"
-    msg.set_content(data["text"])
-    if data.get("html"):
-        msg.add_alternative(data["html"], subtype="html")
+    msg.set_content(content["text"])
+    if content.get("html"):
+        msg.add_alternative(content["html"], subtype="html")
     return msg
 
 
 # --- delivering ---------------------------------------------------------------------------
 
 def deliver(job):
-    """Send a queued mail through the configured backend."""
+    """Render a queued mail (outside any transaction: this runs in the job) and send it
+    through the configured backend."""
     msg = build_message(job)
     if current_app.config["MAIL_BACKEND"] == "console":
         _to_console(msg, job)

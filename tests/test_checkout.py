@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from app import numbering
+from app import numbering, orders
 from app.db import db
 from app.models import CartItem, Document, DocumentLine, Job, LineTax, Product
 from tests.concurrency import race
@@ -42,7 +42,7 @@ def mails():
     return [json.loads(job.payload) for job in Job.select().where(Job.kind == "mail").order_by(Job.id)]
 
 
-def test_checkout_makes_an_open_sales_order_from_the_cart(app, shopper):
+def test_checkout_makes_an_open_sales_order_from_the_cart(app, shopper, outbox):
     settings(notify_email="orders@business.example", default_language="es", order_prefix="SO")
     contact = shopper.person.contact
     contact.shipping_address, contact.discount_bp = "Calle Mayor 1\n28001 Madrid", 1000
@@ -91,14 +91,23 @@ def test_checkout_makes_an_open_sales_order_from_the_cart(app, shopper):
     assert order.number in soup(shopper.get("/orders")).find(id="doc-table").get_text()
     assert soup(shopper.get("/cart/")).find(id="cart-count").get_text() == ""
 
-    # Mails: the business in its language (es: 113,00 €), the person in theirs (en: €113.00).
-    business, person = mails()
-    assert business["to"] == ["orders@business.example"] and business["reply_to"] == shopper.person.email
-    assert order.number in business["subject"] and "113,00\u00a0€" in business["text"]
-    assert f"http://portal.test/staff/documents/{order.id}" in business["text"]
-    assert person["to"] == [shopper.person.email] and order.number in person["subject"]
-    assert "€113.00" in person["text"] and f"http://portal.test/documents/{order.id}" in person["text"]
-    assert "Almacén 2, Getafe" in person["text"]
+    # Mails: queued with the order but not rendered in its transaction (the checkout held the
+    # write lock meanwhile); each names its template, language and the order to read again.
+    queued = mails()
+    assert [(m["template"], m["language"]) for m in queued] == [("order_business", "es"), ("order_person", "en")]
+    assert all(not {"subject", "text", "html"} & set(m) for m in queued)
+    assert all(m["context"]["order"] == {"$row": ["Document", order.id]} for m in queued)
+    # Rendered by the job: the business in its language (es: 113,00 €), the person in theirs (en: €113.00).
+    business, person = outbox()
+    assert business.rcpt_tos == ["orders@business.example"]
+    assert business.message["Reply-To"] == shopper.person.email
+    assert order.number in business.message["Subject"] and "113,00\u00a0€" in business.text
+    assert "Hammer" in business.text and "Fitting" in business.text
+    assert f"http://portal.test/staff/documents/{order.id}" in business.text
+    assert person.rcpt_tos == [shopper.person.email] and order.number in person.message["Subject"]
+    assert "€113.00" in person.text and f"http://portal.test/documents/{order.id}" in person.text
+    assert "Almacén 2, Getafe" in person.text and "Subtotal" in person.text
+    assert "€113.00" in person.html
 
 
 def test_prices_totals_and_discounts_come_from_the_server_whatever_the_form_sends(shopper):
@@ -212,6 +221,20 @@ def test_sold_out_between_cart_and_order_rolls_everything_back(shopper):
     assert resp.status_code == 422 and "Saw sold out" in soup(resp).find(id="checkout-problem").get_text()
     assert Document.select().count() == 0 and DocumentLine.select().count() == 0
     assert Product.get_by_id(hammer.id).stock == 5 and CartItem.select().count() == 2
+
+
+def test_a_checkout_rolled_back_after_its_mails_were_queued_sends_nothing(app, shopper, outbox):
+    """The mails are rows of the checkout's transaction: they go only if the order stays."""
+    hammer = make_product("Hammer", stock=5)
+    add(shopper, hammer, 1)
+    values = checkout_form(shopper)
+    person = shopper.person
+    with app.test_request_context(), db.atomic() as tx:
+        order = orders.place_order(person.contact, person, values["state"], values["key"], "Calle 1", "", "")
+        assert Job.select().where(Job.kind == "mail").count() == 2
+        tx.rollback()   # e.g. what the caller did after the order failed
+    assert Document.get_or_none(Document.id == order.id) is None
+    assert Job.select().count() == 0 and outbox() == []
 
 
 def test_selling_out_of_stock_takes_what_is_there_and_never_below_zero(shopper):

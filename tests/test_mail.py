@@ -2,6 +2,8 @@
 import asyncio
 import datetime
 import email
+import json
+import logging
 import email.policy
 import os
 import signal
@@ -16,7 +18,7 @@ from app import jobs, mail
 from app.db import db
 from app.models import Job, utcnow
 from tests.conftest import soup
-from tests.factories import make_contact, make_person, settings
+from tests.factories import make_contact, make_document, make_person, settings
 from tests.smtp import SMTPServer, smtp_server  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -415,9 +417,99 @@ def test_a_sent_mail_keeps_no_link_in_the_database(app, outbox):
     with app.app_context():
         token, _link = tokens.send_link(person, "access")
     job = Job.get(Job.kind == "mail")
-    assert token in job.payload                     # waiting to be sent, it must hold the body
+    assert token in job.payload                     # waiting to be sent, it must hold the token
     arrived = outbox()
     assert any(token in m.text for m in arrived)
     job = Job.get_by_id(job.id)
     assert job.status == "done" and token not in job.payload
-    assert job.data["to"] == ["ana@ruiz.example"] and job.data["subject"]
+    # Who, which mail and which rows it was about stay; the values (the token, its expiry) go.
+    assert job.data["to"] == ["ana@ruiz.example"] and job.data["template"] == "access_link"
+    assert job.data["context"] == {"person": {"$row": ["Person", person.id]}, "business": {"$row": ["Settings", 1]}}
+
+
+# --- rendered by the job, not in the caller's transaction --------------------------------------
+
+def test_a_comment_mail_is_queued_unrendered_and_arrives_in_the_recipients_language(app, outbox):
+    from app import comments
+    settings(name="Talleres Ruiz")
+    person = make_person(make_contact(portal_enabled=True), email="ana@ruiz.example", language="es")
+    doc = make_document(person.contact, number="F-2026-0042")
+    with app.app_context():
+        comment = comments.post_by_business(doc, "Ya está enviado.", author_name="Luis")
+    job = Job.get(Job.kind == "mail")
+    # Nothing rendered in the comment's transaction: what to render, in which language, from which rows.
+    assert not {"subject", "text", "html"} & set(job.data)
+    assert (job.data["template"], job.data["language"]) == ("comment_contact", "es")
+    assert job.data["context"]["comment"] == {"$row": ["Comment", comment.id]}
+    [got] = outbox()
+    assert got.rcpt_tos == ["ana@ruiz.example"]
+    assert got.message["Subject"] == "Talleres Ruiz ha respondido en F-2026-0042"
+    assert "Hola, Ana García:" in got.text and "Ya está enviado." in got.text
+    assert f"http://portal.test/documents/{doc.id}" in got.text and 'lang="es"' in got.html
+    assert Job.get_by_id(job.id).status == "done"
+
+
+def test_rows_are_read_when_sent_but_other_values_stay_as_queued_and_out_of_the_logs(app, outbox, caplog):
+    caplog.set_level(logging.INFO)   # what production logs (DEBUG would print every SQL parameter)
+    person = make_person(make_contact(portal_enabled=True), email="ana@ruiz.example", name="Ana")
+    expires = datetime.datetime(2026, 3, 5, 9, 30)
+    with app.test_request_context():
+        job = mail.send_template(person.email, "access_link", "en", person=person, business=settings(),
+                                 url_endpoint="auth.access", token="tok-secret-8f2e", expires_at=expires)
+    person.name = "Ana María"          # a row changes after the mail was queued...
+    person.save()
+    [got] = outbox()
+    assert "Hello Ana María," in got.text                           # ...and the mail reads it then
+    assert "http://portal.test/access/tok-secret-8f2e" in got.text    # the token as it was queued
+    assert "5 March 2026" in got.text
+    row = Job.get_by_id(job.id)
+    assert row.status == "done" and "tok-secret-8f2e" not in row.payload
+    assert not [r for r in caplog.records if "tok-secret-8f2e" in r.getMessage()]
+
+
+def test_a_mail_whose_row_was_deleted_fails_once_with_the_reason(app, outbox, caplog):
+    from app import comments, documents
+    person = make_person(make_contact(portal_enabled=True))
+    draft = make_document(person.contact, status="draft", number="")
+    with app.app_context():
+        comments.post_by_person(draft, person, "Can you add the delivery?")
+    job = Job.get(Job.kind == "mail")
+    documents.delete_draft(draft)        # its comments go with it, before the mail was sent
+    assert outbox() == []
+    row = Job.get_by_id(job.id)
+    assert (row.status, row.attempts) == ("failed", 1)          # not retried: it cannot get better
+    assert "no longer exists" in row.last_error and f"Document {draft.id}" in row.last_error
+    assert any(f"job {job.id} (mail)" in r.getMessage() and "no longer exists" in r.getMessage()
+               for r in caplog.records)
+    make_due(job.id)
+    assert run_due(app) == 0
+
+
+def test_a_mail_queued_before_the_upgrade_is_delivered_as_it_was_stored(app, smtp):
+    """Jobs written by the version that rendered in the caller: subject, text and html."""
+    job = Job.create(kind="mail", run_after=utcnow(), payload=json.dumps({
+        "to": ["ana@example.com"], "subject": "Your order SO-2026-0007 at Acme",
+        "text": "Hello Ana,\nyour link: http://portal.test/access/old-token\n",
+        "html": "<p>Hello <b>Ana</b></p>", "reply_to": "orders@acme.test", "request_id": "req-1"}))
+    assert run_due(app) == 1
+    [got] = smtp.messages
+    assert got.message["Subject"] == "Your order SO-2026-0007 at Acme"
+    assert got.message["Reply-To"] == "orders@acme.test"
+    assert got.text == "Hello Ana,\nyour link: http://portal.test/access/old-token\n" and "<b>Ana</b>" in got.html
+    row = Job.get_by_id(job.id)
+    assert row.status == "done" and "old-token" not in row.payload and row.data["subject"]
+
+
+def test_what_a_job_could_not_render_faithfully_is_refused_before_anything_is_written(app):
+    from jinja2 import TemplateNotFound
+    from app.models import Person
+    with app.test_request_context():
+        with pytest.raises(TypeError) as refused:
+            mail.send_template("ana@example.com", "test", "en", sent_at=datetime.date.today(),
+                               secret={"token-abc"})            # a set: JSON cannot keep it
+        assert "token-abc" not in str(refused.value)               # the type is named, never the value
+        with pytest.raises(TypeError):
+            mail.send_template("ana@example.com", "test", "en", person=Person(name="unsaved"))
+        with pytest.raises(TemplateNotFound):
+            mail.send_template("ana@example.com", "tset", "en")
+    assert Job.select().count() == 0

@@ -89,6 +89,9 @@ def from_env(instance_path):
         # Settings.link_session_hours whatever happens.
         "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "120")),
         "PERMANENT_SESSION_LIFETIME": int(env("SESSION_MAX_DAYS", "14")) * 86400,
+        # The cookie lives SESSION_MAX_DAYS from sign-in and is not signed and sent again on
+        # every answer (a fixed cost of every request): idleness is the session row's business.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         # Rate limits (Flask-Limiter syntax). Only failed sign-ins count. The per-account-and-IP
         # limit stops guessing from one place; the per-account one is high so that an attacker
         # elsewhere cannot lock the real person out for long.

@@ -497,6 +497,8 @@ class Product(BaseModel):
     def tax_rates_of(cls, product_ids):
         """{product id: [(tax name, rate_bp)]}: what a document line copies into LineTax."""
         found = {pid: [] for pid in product_ids}
+        if not found:
+            return found   # an empty cart asks nothing
         rows = (ProductTax.select(ProductTax.product, TaxRate.name, TaxRate.rate_bp).join(TaxRate)
                 .where(ProductTax.product.in_(list(product_ids)))
                 .order_by(TaxRate.rate_bp.desc(), TaxRate.name))
@@ -1078,9 +1080,9 @@ class CartItem(BaseModel):
     def of(cls, contact, lock=False):
         """The contact's cart with its products, in the order things were added. `lock` (in a
         transaction) holds the rows on PostgreSQL, so two checkouts of one cart take turns."""
-        query = (cls.select(cls, Product).join(Product).where(cls.contact == contact)
-                 .order_by(cls.added_at, cls.id))
-        return query.for_update(of=cls) if lock and not is_sqlite() else query
+        if lock and not is_sqlite():
+            return _cart_of.build(contact.id).for_update(of=cls)
+        return _cart_of(contact.id)
 
     @classmethod
     def quantity_of(cls, contact):
@@ -1118,6 +1120,8 @@ class CartItem(BaseModel):
 
 _cart_item = compiled(lambda contact_id, product_id: CartItem.select().where(
     (CartItem.contact == contact_id) & (CartItem.product == product_id)).limit(1))
+_cart_of = compiled(lambda contact_id: CartItem.select(CartItem, Product).join(Product)
+                   .where(CartItem.contact == contact_id).order_by(CartItem.added_at, CartItem.id))
 _cart_units = compiled(lambda contact_id: CartItem.select(fn.COALESCE(fn.SUM(CartItem.quantity), 0))
                        .where(CartItem.contact == contact_id).tuples())
 

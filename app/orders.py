@@ -212,9 +212,7 @@ def place_order(contact, person, confirmed_state, key, shipping_address, referen
                                           net=line.net, stock_taken=taken)
                 if line.taxes:
                     LineTax.insert_many([{"line": row.id, "name": n, "rate_bp": r} for n, r in line.taxes]).execute()
-            order.recompute()
-            order.save()
-            snapshot.freeze(order, settings)
+            snapshot.freeze(order, settings, with_totals=True)
             removed = CartItem.delete().where(CartItem.id.in_([l.item.id for l in cart.lines])).execute()
             if removed != len(cart.lines):   # another checkout of this cart got there first
                 raise CheckoutRefused(_("Your cart changed while you were ordering. Check it and try again."))

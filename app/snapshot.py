@@ -43,12 +43,20 @@ def build(doc, settings=None):
     return data
 
 
-def freeze(doc, settings=None):
-    """Store the snapshot of `doc`; call in the transaction that issues it, after its lines."""
+def freeze(doc, settings=None, with_totals=False):
+    """Store the snapshot of `doc`; call in the transaction that issues it, after its lines.
+    with_totals: also store the totals the snapshot computed from the lines (the same rule as
+    Document.recompute), for a document made and issued at once: one read of its lines, one
+    write, where recompute, save and freeze read them twice and wrote twice."""
     data = build(doc, settings)
     text = json.dumps(data, sort_keys=True, ensure_ascii=False)
-    Document.update(snapshot=text).where(Document.id == doc.id).execute()
-    doc.snapshot = text
+    changes = {"snapshot": text}
+    if with_totals:
+        totals = data["totals"]
+        changes.update(subtotal=totals["subtotal"], tax_total=totals["tax_total"], total=totals["total"])
+    Document.update(**changes).where(Document.id == doc.id).execute()
+    for name, value in changes.items():
+        setattr(doc, name, value)
     return data
 
 

@@ -779,7 +779,7 @@ class Document(BaseModel):
     @classmethod
     def placed_with(cls, contact, key):
         """The order this contact's checkout form (its one-time key) already placed, or None."""
-        return cls.get_or_none((cls.contact == contact) & (cls.checkout_key == f"{contact.id}:{key}"))
+        return _placed_with.first(contact.id, f"{contact.id}:{key}")
 
     # Queries a contact reaches: scoped to the contact, never drafts.
     @classmethod
@@ -795,6 +795,8 @@ class Document(BaseModel):
         return doc
 
 
+_placed_with = compiled(lambda contact_id, checkout_key: Document.select().where(
+    (Document.contact == contact_id) & (Document.checkout_key == checkout_key)).limit(1))
 _document_of = compiled(lambda contact_id, doc_id: Document.visible_to(contact_id).where(
     Document.id == doc_id).limit(1))
 

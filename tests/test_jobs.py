@@ -252,6 +252,16 @@ def test_job_is_handed_to_huey_when_the_app_context_ends(app, queue, tmp_path):
     assert reload(job).status == "done" and RAN == [{"n": 1}]
 
 
+def test_jobs_queued_together_ring_huey_once_and_all_run(app, queue):
+    with app.app_context():
+        with db.atomic():
+            first = jobs.enqueue("test.record", {"n": 1})
+            second = jobs.enqueue("test.record", {"n": 2})
+    assert queue.huey.pending_count() == 1
+    queue.huey.execute(queue.huey.dequeue())
+    assert {reload(first).status, reload(second).status} == {"done"} and RAN == [{"n": 1}, {"n": 2}]
+
+
 def test_rolled_back_job_rings_huey_harmlessly(app, queue):
     with app.app_context():
         with db.atomic() as tx:

@@ -222,10 +222,10 @@ def connection():
 # --- Huey ---------------------------------------------------------------------------------
 
 class Queue:
-    """This app's Huey instance and its two tasks."""
+    """This app's Huey instance and its tasks."""
 
-    def __init__(self, huey, run_job_task, sweep_task):
-        self.huey, self.run_job, self.sweep = huey, run_job_task, sweep_task
+    def __init__(self, huey, run_job_task, run_jobs_task, sweep_task):
+        self.huey, self.run_job, self.run_jobs, self.sweep = huey, run_job_task, run_jobs_task, sweep_task
 
 
 def get_queue(app=None):
@@ -267,7 +267,7 @@ def _make_queue(app):
         if ran:
             log.info("sweep ran %s job(s)", ran)
 
-    return Queue(huey, run_job_task, sweep_task)
+    return Queue(huey, run_job_task, run_jobs_task, sweep_task)
 
 
 def run_worker(app, workers=2, max_delay=1.0):

@@ -160,3 +160,85 @@ def test_every_portal_page_runs_at_most_the_budget_of_queries(app, auth, rich, c
                 over.append(f"{endpoint} {url} {'(HTMX)' if headers else ''}: {len(ran)} queries\n  "
                             + "\n  ".join(q[:300] for q in ran))
     assert not over, "\n".join(over)
+
+
+# --- the same number of queries for one or many ------------------------------------------------
+
+def many_lines(n):
+    return [(f"Line {i}", 1000, 1000, 0, TAXES) for i in range(n)]
+
+
+@pytest.fixture
+def me(app, auth):
+    settings(default_language="en")
+    GatewayConfig.create(gateway="stripe", mode="test",
+                         test_credentials=json.dumps({"secret_key": "sk_test_local", "webhook_secret": "whsec_x"}))
+    contact = make_contact(gateways="stripe", catalog_enabled=True)
+    return auth.login(make_person(contact=contact, password=PASSWORD))
+
+
+@pytest.mark.parametrize("kind", ["invoice", "quote"])
+def test_a_hundred_lines_ask_what_one_line_asks(app, me, caplog, kind):
+    """Issued (read from the snapshot) and not (read from the lines): no query per line."""
+    with app.test_request_context():
+        short, long = issued(me.person.contact, many_lines(1), kind), issued(me.person.contact, many_lines(100), kind)
+    drafts = [make_document(me.person.contact, kind=kind, lines=many_lines(n)) for n in (1, 100)]
+    for one, hundred in ((short, long), drafts):
+        assert (len(queries(me, caplog, f"/documents/{one.id}"))
+                == len(queries(me, caplog, f"/documents/{hundred.id}")))
+        assert (len(queries(me, caplog, f"/documents/{one.id}/print"))
+                == len(queries(me, caplog, f"/documents/{hundred.id}/print")))
+
+
+def test_the_first_pdf_render_asks_the_same_queries_for_one_line_or_a_hundred(app, me, caplog, tmp_path):
+    app.config["PDF_CACHE_DIR"] = str(tmp_path / "pdf-cache")
+    settings(logo=png_bytes())
+    one, hundred = (make_document(me.person.contact, lines=many_lines(n)) for n in (1, 100))
+
+    def first_render(doc):
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="peewee"):
+            assert me.get(f"/documents/{doc.id}/pdf").data.startswith(b"%PDF-")
+        return len([r for r in caplog.records if r.name == "peewee"])
+    assert first_render(one) == first_render(hundred) <= BUDGET + 1   # + the download's log row
+
+
+def test_payments_refunds_and_comments_add_no_query_each(app, me, caplog):
+    """A document with one payment (refunded), one comment, one credit note; another with five."""
+    contact = me.person.contact
+    pages = []
+    with app.test_request_context():
+        for n in (1, 5):
+            doc = issued(contact, [("Consulting", 1000 * n * 2, 5000, 0, TAXES)])
+            for i in range(n):
+                payment = paid(Document.get_by_id(doc.id), 1000, f"{n}-{i}")
+                refund = Refund.create(payment=payment, gateway="stripe", amount=500, currency="EUR",
+                                       idempotency_key=f"refund-{n}-{i}", provider_ref=f"re_{n}_{i}", origin="gateway")
+                with db.atomic():
+                    assert refunds.apply(refund, By(gateway="stripe")) == "applied"
+                Comment.create(document=doc, author_name="Taller", body=f"Answer {i}")
+                credit_notes.issue(Document.get_by_id(doc.id), [Pick(doc.ordered_lines().get().id, 1000)],
+                                   "One returned", By(staff=make_staff(email=f"s{n}{i}@example.com")))
+            pages.append(doc)
+        issued(contact)   # another invoice waits: the page offers to pay several
+    one, five = (len(queries(me, caplog, f"/documents/{doc.id}")) for doc in pages)
+    assert one == five <= BUDGET
+
+
+def test_lists_ask_the_same_queries_for_one_row_or_a_page(app, me, caplog):
+    contact = me.person.contact
+    make_document(contact)
+    product = make_product("Saw", category=make_category("Tools"))
+    CartItem.create(contact=contact, product=product, quantity=1, unit_price_seen=product.price)
+    one = {url: len(queries(me, caplog, url)) for url in ("/invoices", "/catalog/", "/cart/", "/checkout/", "/pay")}
+    for i in range(25):
+        make_document(contact)
+        product = make_product(f"Saw {i}", category=make_category(f"Tools {i}", parent=product.category))
+        CartItem.create(contact=contact, product=product, quantity=1, unit_price_seen=product.price)
+    many = {url: len(queries(me, caplog, url)) for url in one}
+    assert one == many
+    deep = product.category   # 26 levels: its trail and its subtree
+    assert (len(queries(me, caplog, f"/catalog/?category={deep.id}"))
+            == len(queries(me, caplog, f"/catalog/?category={make_category('Flat').id}")))
+    assert (len(queries(me, caplog, f"/catalog/products/{product.id}"))
+            == len(queries(me, caplog, f"/catalog/products/{make_product('Flat', category=make_category('Root')).id}")))

@@ -988,21 +988,16 @@ class Payment(BaseModel):
         return payment
 
     @classmethod
-    def receipts_for(cls, document):
-        """The completed online payments that touch the document, oldest first; a refunded one
-        keeps its receipt, which then shows the refund."""
-        return (cls.for_document(document).where(cls.gateway.in_(cls.ONLINE)
-                                                 & cls.status.in_(("succeeded", "refunded")))
-                .order_by(cls.paid_at, cls.id))
-
-    @classmethod
     def for_document(cls, document):
         """Every payment that touches the document: its own and its share of grouped ones."""
         # One IN over a UNION, each side on its own index: "document = x OR id IN (...)" is a
         # scan of every payment on PostgreSQL (85 ms at 480,000 payments).
+        return cls.select().where(cls.id.in_(cls._ids_touching(document)))
+
+    @staticmethod
+    def _ids_touching(document):
         own = Payment.select(Payment.id).where(Payment.document == document)
-        shares = PaymentAllocation.select(PaymentAllocation.payment).where(PaymentAllocation.document == document)
-        return cls.select().where(cls.id.in_(own | shares))
+        return own | PaymentAllocation.select(PaymentAllocation.payment).where(PaymentAllocation.document == document)
 
     @classmethod
     def touching_with_refunds(cls, document):
@@ -1012,7 +1007,7 @@ class Payment(BaseModel):
         rows = (cls.select(cls, Refund)
                 .join(Refund, JOIN.LEFT_OUTER, on=((Refund.payment == cls.id) & (Refund.status == "succeeded")),
                       attr="refund_row")
-                .where(cls.id.in_(cls.for_document(document).select(cls.id)))
+                .where(cls.id.in_(cls._ids_touching(document)))
                 .order_by(cls.paid_at, cls.id, Refund.settled_at, Refund.id))
         found = {}
         for row in rows:
@@ -1024,20 +1019,11 @@ class Payment(BaseModel):
         return list(found.values())
 
     def is_processing(self, since):
-        """processing_for()'s condition, on a payment already loaded."""
+        """Whether this is the online payment the person came back from and the gateway has
+        not confirmed yet (for `since` at most), or that the gateway itself says is on its way
+        (a bank debit: as long as it takes, so the customer is not offered to pay twice)."""
         return self.status == "pending" and (self.processing_since is not None
                                              or (self.returned_at is not None and self.created_at > since))
-
-    @classmethod
-    def processing_for(cls, document, since):
-        """The online payment the person came back from and the gateway has not confirmed yet
-        (for `since` at most), or that the gateway itself says is on its way (a bank debit: as
-        long as it takes, so the customer is not offered to pay twice)."""
-        return (cls.for_document(document)
-                .where((cls.status == "pending")
-                       & (cls.processing_since.is_null(False)
-                          | (cls.returned_at.is_null(False) & (cls.created_at > since))))
-                .order_by(cls.id.desc()).first())
 
     @classmethod
     def staff_list(cls, contact=None, document=None, flagged=False, gateway=""):
@@ -1098,13 +1084,6 @@ class Refund(BaseModel):
     @classmethod
     def by_ref(cls, gateway, ref):
         return cls.get_or_none((cls.gateway == gateway) & (cls.provider_ref == ref)) if ref else None
-
-    @classmethod
-    def for_document(cls, document):
-        """The succeeded refunds of the payments that touch the document, oldest first."""
-        return (cls.select().where((cls.status == "succeeded")
-                                   & cls.payment.in_(Payment.for_document(document).select(Payment.id)))
-                .order_by(cls.settled_at, cls.id))
 
 
 Refund.add_index(Refund.index(Refund.gateway, Refund.provider_ref, unique=True, where=(Refund.provider_ref != "")))

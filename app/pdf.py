@@ -178,7 +178,7 @@ def logo(logo_hash, current=False):
 def _keep(store, key, value, size=8):
     """A small store of the few logos in use: the oldest goes when it is full."""
     if len(store) >= size:
-        store.pop(next(iter(store)))
+        store.pop(next(iter(store), None), None)   # another thread may have dropped it first
     store[key] = value
 
 

@@ -39,8 +39,9 @@ def pay_context(doc, contact, form=None, touching=None, several=None):
     methods = payments.methods_for(contact) if doc.is_payable else []
     touching = Payment.touching_with_refunds(doc) if touching is None else touching
     since = utcnow() - service.PROCESSING_WINDOW
-    processing = max((p for p in touching if p.is_processing(since)), key=lambda p: p.id, default=None) \
-        if methods else None
+    processing = None
+    if methods:   # the newest, should there be two
+        processing = max((p for p in touching if p.is_processing(since)), key=lambda p: p.id, default=None)
     minimum = settings.min_partial_amount if doc.currency == settings.default_currency else 0
     receipts = [p for p in touching if p.gateway in Payment.ONLINE and p.status in ("succeeded", "refunded")]
     if several is None:
@@ -92,8 +93,6 @@ def print_context(doc, contact):
 def document_context(doc, contact, pay_form=None, decision_form=None, refused=None, comment_form=None):
     """The document page: the sheet and every fragment of the sidebar, each fragment showing the
     form a failed post left it with."""
-    # Refunded and reversed payments stay listed, marked as such: the customer sees why the
-    # amount due came back.
     touching = Payment.touching_with_refunds(doc)
     # The credit notes and "another invoice waits" come in one query, each only when it can show.
     payable_invoice = doc.kind == INVOICE and doc.is_payable and bool(payments.methods_for(contact))
@@ -101,6 +100,8 @@ def document_context(doc, contact, pay_form=None, decision_form=None, refused=No
                                      payable_invoice)
     return {**_sheet(doc, contact), "link_rectifies": True,
             "credit_notes": notes,
+            # Refunded and reversed payments stay listed, marked as such: the customer sees why
+            # the amount due came back.
             "payments": [p for p in touching if p.document_id == doc.id
                          and p.status in ("succeeded", "refunded", "reversed")],
             "pay": pay_context(doc, contact, pay_form, touching, several),

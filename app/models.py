@@ -324,12 +324,19 @@ class Category(BaseModel):
     position = IntegerField(default=0)
 
     @classmethod
-    def tree(cls):
+    def every(cls):
+        """Every category, siblings by position: what tree(), subtree_ids() and a trail walk,
+        read once by a page that needs several of them."""
+        return list(cls.select().order_by(cls.position, cls.name, cls.id))
+
+    @classmethod
+    def tree(cls, rows=None):
         """Every category as (category, depth): parents before children, siblings by position.
+        `rows`: every() already read.
 
         Categories are few, so one query and a walk in Python beats a recursive CTE that
         would have to be written twice (SQLite and PostgreSQL)."""
-        rows = list(cls.select().order_by(cls.position, cls.name, cls.id))
+        rows = cls.every() if rows is None else rows
         children = {}
         for row in rows:
             children.setdefault(row.parent_id, []).append(row)
@@ -351,10 +358,12 @@ class Category(BaseModel):
             walk(row, 0)
         return out
 
-    def subtree_ids(self):
-        """This category's id and the ids of all its descendants."""
+    def subtree_ids(self, rows=None):
+        """This category's id and the ids of all its descendants (`rows`: every() already read)."""
         children = {}
-        for cid, parent_id in Category.select(Category.id, Category.parent).tuples():
+        pairs = (Category.select(Category.id, Category.parent).tuples() if rows is None
+                 else [(row.id, row.parent_id) for row in rows])
+        for cid, parent_id in pairs:
             children.setdefault(parent_id, []).append(cid)
         found, todo = {self.id}, [self.id]
         while todo:
@@ -379,13 +388,13 @@ class Category(BaseModel):
                     .where(Product.category.is_null(False)).group_by(Product.category).tuples())
 
     @classmethod
-    def catalog_tree(cls):
+    def catalog_tree(cls, rows=None):
         """The portal's category tree: (category, depth, products in it and below), leaving out
-        branches with nothing a contact can see."""
+        branches with nothing a contact can see (`rows`: every() already read)."""
         own = dict(Product.select(Product.category, fn.COUNT(Product.id))
                    .where(Product.shown() & Product.category.is_null(False))
                    .group_by(Product.category).tuples())
-        tree = cls.tree()
+        tree = cls.tree(rows)
         total = dict(own)
         for row, _depth in reversed(tree):   # children come after their parents: add them up
             if row.parent_id is not None and total.get(row.id):
@@ -731,6 +740,22 @@ class Document(BaseModel):
         return (DocumentLine.select().where(DocumentLine.document == self)
                 .order_by(DocumentLine.position, DocumentLine.id))
 
+    def lines_with_taxes(self):
+        """ordered_lines(), each with its `line_taxes` as a list: one query (a join), whatever
+        the number of lines."""
+        rows = (DocumentLine.select(DocumentLine, LineTax)
+                .join(LineTax, JOIN.LEFT_OUTER, on=(LineTax.line == DocumentLine.id), attr="tax_row")
+                .where(DocumentLine.document == self)
+                .order_by(DocumentLine.position, DocumentLine.id, LineTax.id))
+        found = {}
+        for row in rows:
+            line = found.setdefault(row.id, row)
+            line.__dict__.setdefault("line_taxes", [])
+            tax = row.__dict__.get("tax_row")
+            if tax is not None and tax.id is not None:
+                line.line_taxes.append(tax)
+        return list(found.values())
+
     def tax_breakdown(self):
         return money.compute_totals(_line_tuples(self.ordered_lines()))["taxes"]
 
@@ -794,11 +819,46 @@ class Document(BaseModel):
             doc.contact = contact   # the page needs it; spare the query
         return doc
 
+    @classmethod
+    def for_contact_seen(cls, contact, doc_id, person, action, since):
+        """for_contact(), with `seen_recently`: whether `person` has an Activity `action` on it
+        after `since`. The same query: the document page and the download log a view at most
+        once a while, and would otherwise ask each time whether they did."""
+        doc = _document_seen.first(contact.id, doc_id, person.id, action, Activity.created_at.db_value(since))
+        if doc is not None:
+            doc.contact = contact
+            doc.seen_recently = bool(doc.seen_recently)
+        return doc
+
+    @classmethod
+    def beside(cls, contact, doc, credit_notes, other_payable):
+        """(the invoice's issued credit notes, oldest first; whether the contact has another
+        payable invoice), in one query: the document page shows the first and offers to pay
+        several invoices at once on the second. Each part is asked only when wanted."""
+        if not (credit_notes or other_payable):
+            return [], False
+        wanted = []
+        if credit_notes:
+            wanted.append((cls.source == doc) & (cls.kind == CREDIT_NOTE))
+        if other_payable:   # one is enough: the subquery stops at the first
+            wanted.append(cls.id.in_(cls.payable_invoices(contact).where(cls.id != doc.id)
+                                     .select(cls.id).limit(1)))
+        where = wanted[0] if len(wanted) == 1 else wanted[0] | wanted[1]
+        rows = list(cls.visible_to(contact).where(where).order_by(cls.issue_date, cls.id))
+        notes = [row for row in rows if row.kind == CREDIT_NOTE and row.source_id == doc.id]
+        return notes, other_payable and any(row.kind == INVOICE for row in rows)
+
 
 _placed_with = compiled(lambda contact_id, checkout_key: Document.select().where(
     (Document.contact == contact_id) & (Document.checkout_key == checkout_key)).limit(1))
 _document_of = compiled(lambda contact_id, doc_id: Document.visible_to(contact_id).where(
     Document.id == doc_id).limit(1))
+_document_seen = compiled(lambda contact_id, doc_id, person_id, action, since: (
+    Document.visible_to(contact_id)
+    .select_extend(fn.EXISTS(Activity.select(Activity.id).where(
+        (Activity.document == Document.id) & (Activity.person == person_id) & (Activity.action == action)
+        & (Activity.created_at > since))).alias("seen_recently"))
+    .where(Document.id == doc_id).limit(1)))
 
 
 # A number is unique within its kind once given; drafts have none yet (an empty string).
@@ -922,38 +982,52 @@ class Payment(BaseModel):
 
     @classmethod
     def for_contact(cls, contact, payment_id):
-        """An online payment for this contact's documents, or None."""
-        return (cls.select().join(Document)
-                .where((cls.id == payment_id) & (Document.contact == contact) & cls.gateway.in_(cls.ONLINE))
-                .first())
-
-    @classmethod
-    def receipts_for(cls, document):
-        """The completed online payments that touch the document, oldest first; a refunded one
-        keeps its receipt, which then shows the refund."""
-        return (cls.for_document(document).where(cls.gateway.in_(cls.ONLINE)
-                                                 & cls.status.in_(("succeeded", "refunded")))
-                .order_by(cls.paid_at, cls.id))
+        """An online payment for this contact's documents, or None; its document (read with it)
+        has `contact` as its contact."""
+        payment = (cls.select(cls, Document).join(Document)
+                   .where((cls.id == payment_id) & (Document.contact == contact) & cls.gateway.in_(cls.ONLINE))
+                   .first())
+        if payment is not None:
+            payment.document.contact = contact   # the receipt needs it; spare the query
+        return payment
 
     @classmethod
     def for_document(cls, document):
         """Every payment that touches the document: its own and its share of grouped ones."""
         # One IN over a UNION, each side on its own index: "document = x OR id IN (...)" is a
         # scan of every payment on PostgreSQL (85 ms at 480,000 payments).
+        return cls.select().where(cls.id.in_(cls._ids_touching(document)))
+
+    @staticmethod
+    def _ids_touching(document):
         own = Payment.select(Payment.id).where(Payment.document == document)
-        shares = PaymentAllocation.select(PaymentAllocation.payment).where(PaymentAllocation.document == document)
-        return cls.select().where(cls.id.in_(own | shares))
+        return own | PaymentAllocation.select(PaymentAllocation.payment).where(PaymentAllocation.document == document)
 
     @classmethod
-    def processing_for(cls, document, since):
-        """The online payment the person came back from and the gateway has not confirmed yet
-        (for `since` at most), or that the gateway itself says is on its way (a bank debit: as
-        long as it takes, so the customer is not offered to pay twice)."""
-        return (cls.for_document(document)
-                .where((cls.status == "pending")
-                       & (cls.processing_since.is_null(False)
-                          | (cls.returned_at.is_null(False) & (cls.created_at > since))))
-                .order_by(cls.id.desc()).first())
+    def touching_with_refunds(cls, document):
+        """for_document(), oldest paid first, each with `completed_refunds` (its succeeded
+        refunds, oldest first): one query, whatever the number of payments and refunds. The
+        document page picks its lists (payments, receipts, the one processing) from these."""
+        rows = (cls.select(cls, Refund)
+                .join(Refund, JOIN.LEFT_OUTER, on=((Refund.payment == cls.id) & (Refund.status == "succeeded")),
+                      attr="refund_row")
+                .where(cls.id.in_(cls._ids_touching(document)))
+                .order_by(cls.paid_at, cls.id, Refund.settled_at, Refund.id))
+        found = {}
+        for row in rows:
+            payment = found.setdefault(row.id, row)
+            payment.__dict__.setdefault("completed_refunds", [])
+            refund = row.__dict__.get("refund_row")
+            if refund is not None and refund.id is not None:
+                payment.completed_refunds.append(refund)
+        return list(found.values())
+
+    def is_processing(self, since):
+        """Whether this is the online payment the person came back from and the gateway has
+        not confirmed yet (for `since` at most), or that the gateway itself says is on its way
+        (a bank debit: as long as it takes, so the customer is not offered to pay twice)."""
+        return self.status == "pending" and (self.processing_since is not None
+                                             or (self.returned_at is not None and self.created_at > since))
 
     @classmethod
     def staff_list(cls, contact=None, document=None, flagged=False, gateway=""):
@@ -1014,13 +1088,6 @@ class Refund(BaseModel):
     @classmethod
     def by_ref(cls, gateway, ref):
         return cls.get_or_none((cls.gateway == gateway) & (cls.provider_ref == ref)) if ref else None
-
-    @classmethod
-    def for_document(cls, document):
-        """The succeeded refunds of the payments that touch the document, oldest first."""
-        return (cls.select().where((cls.status == "succeeded")
-                                   & cls.payment.in_(Payment.for_document(document).select(Payment.id)))
-                .order_by(cls.settled_at, cls.id))
 
 
 Refund.add_index(Refund.index(Refund.gateway, Refund.provider_ref, unique=True, where=(Refund.provider_ref != "")))

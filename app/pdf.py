@@ -154,29 +154,61 @@ def pdf_context(doc, settings):
 
 
 def _logo_of(doc, settings):
-    from .models import Settings
+    """The logo hash the sheet shows: the snapshot's for an issued document, today's else."""
     from .sheet import logo_version
-    version = logo_version(doc, settings)
-    return Settings.get_logo(version=version) if version else None
+    return logo_version(doc, settings)
+
+
+def logo(logo_hash, current=False):
+    """(bytes, content type) of the logo with this SHA-256, or None; read from the database once
+    per process: a hash names the same bytes forever. `current`: the business's logo now (read
+    from the settings row), else the kept version with that hash (an issued document's)."""
+    from .models import Settings   # here: importing this module loads no models
+    if not logo_hash:
+        return None
+    logos = _shared.setdefault("logos", {})
+    if logo_hash not in logos:
+        found = Settings.get_logo() if current else Settings.get_logo(version=logo_hash)
+        if found is None or hashlib.sha256(found[0]).hexdigest() != logo_hash:
+            return found   # changed meanwhile (or gone): served, not kept under a hash it lacks
+        _keep(logos, logo_hash, found)
+    return logos[logo_hash]
+
+
+def _keep(store, key, value, size=8):
+    """A small store of the few logos in use: the oldest goes when it is full."""
+    if len(store) >= size:
+        store.pop(next(iter(store), None), None)   # another thread may have dropped it first
+    store[key] = value
 
 
 def render_document(doc, language, settings):
     """Render the PDF now (no cache): bytes."""
     with force_locale(language):
         html = render_template("pdf/document.html", **pdf_context(doc, settings))
-    return render_html(html, _logo_of(doc, settings))
+    logo_hash = _logo_of(doc, settings)
+    return render_html(html, logo(logo_hash), logo_hash)
 
 
-def render_html(html, logo=None):
-    """HTML to PDF bytes with static/css/pdf.css; `logo` (bytes, type) is served at LOGO_URL."""
+def render_html(html, logo=None, logo_hash=""):
+    """HTML to PDF bytes with static/css/pdf.css; `logo` (bytes, type) is served at LOGO_URL.
+    Given its `logo_hash` (and the bytes logo() keeps under it), the logo is decoded once per
+    process and reused by the next renders (WeasyPrint's image cache, kept per logo: the URL is
+    the same for every logo)."""
     global RENDERS
     # One render at a time per process: the shared font configuration and Pango are not meant
     # to be used from several threads at once, and a render is CPU-bound anyway.
     with _render_lock:
         weasyprint, shared = _weasy()
         fetcher = shared["fetcher"](logo)
+        images = {}
+        if logo is not None and logo_hash and shared.get("logos", {}).get(logo_hash) is logo:
+            caches = shared.setdefault("images", {})
+            if logo_hash not in caches:
+                _keep(caches, logo_hash, {})
+            images = caches[logo_hash]
         data = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
-            stylesheets=[shared["css"]], font_config=shared["font_config"])
+            stylesheets=[shared["css"]], font_config=shared["font_config"], cache=images)
         RENDERS += 1
     return data
 

@@ -1,15 +1,13 @@
 """What a document sheet (partials/_doc_sheet.html) shows: the same for the portal's document page,
-its print view and the PDF, read in two queries whatever the number of lines.
+its print view and the PDF, read in one query whatever the number of lines.
 
 An issued document shows its snapshot (app/snapshot.py): the business, the customer, the lines
 and the totals as they were when it was issued. A draft shows today's data."""
 import datetime
 from types import SimpleNamespace
 
-from peewee import prefetch
-
 from . import money, snapshot
-from .models import CREDIT_NOTE, Document, LineTax
+from .models import CREDIT_NOTE, Document
 
 
 def sheet_context(doc, contact, settings, logo_url):
@@ -19,7 +17,7 @@ def sheet_context(doc, contact, settings, logo_url):
         business, contact, lines, totals = snapshot.sheet_parts(frozen)
         return {"doc": doc, "lines": lines, "contact": contact, "business": business, "settings": settings,
                 "logo_url": logo_url, "sheet_totals": totals, **rectifying(doc, frozen)}
-    lines = list(prefetch(doc.ordered_lines(), LineTax))
+    lines = doc.lines_with_taxes()
     taxes = money.compute_totals([(line.qty_milli, line.unit_price, line.discount_bp,
                                    [(t.name, t.rate_bp) for t in line.line_taxes]) for line in lines])["taxes"]
     return {"doc": doc, "lines": lines, "contact": contact, "business": settings, "settings": settings,

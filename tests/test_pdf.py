@@ -180,6 +180,46 @@ def test_renderer_loads_nothing_but_the_logo(app, tmp_path, http_spy):
     assert images == [1, 0]   # the logo, and nothing else
 
 
+def png_of(width, height):
+    data = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(data, "PNG")
+    return data.getvalue()
+
+
+def image_sizes(data, tmp_path, name):
+    """(width, height) of each image in the PDF, through poppler's pdfimages."""
+    (tmp_path / name).write_bytes(data)
+    listing = subprocess.run(["pdfimages", "-list", str(tmp_path / name)], capture_output=True, check=True,
+                             text=True).stdout
+    return [(int(row.split()[3]), int(row.split()[4])) for row in listing.splitlines()[2:]]
+
+
+def test_renders_reuse_the_stylesheet_the_fonts_and_the_decoded_logo_and_a_new_logo_shows(
+        app, auth, cache_dir, tmp_path):
+    """What a render parses once per process (app/pdf.py): the stylesheet, the fonts, and each
+    logo by its hash; a logo changed in the settings is the one the next render shows."""
+    settings(logo=png_of(30, 10))
+    browser = auth.login_new_person(language="en")
+    one, two, three = (make_document(browser.person.contact) for _ in range(3))
+    first = browser.get(f"/documents/{one.id}/pdf").data
+    css, fonts = pdf._shared["css"], pdf._shared["font_config"]
+    old_hash = Settings.get_solo().logo_hash
+    decoded = dict(pdf._shared["images"][old_hash])   # WeasyPrint's image cache of this logo
+    assert decoded[pdf.LOGO_URL] is not None
+
+    second = browser.get(f"/documents/{two.id}/pdf").data
+    assert pdf._shared["css"] is css and pdf._shared["font_config"] is fonts
+    assert pdf._shared["images"][old_hash][pdf.LOGO_URL] is decoded[pdf.LOGO_URL]   # not decoded again
+    assert image_sizes(first, tmp_path, "1.pdf") == image_sizes(second, tmp_path, "2.pdf") == [(30, 10)]
+
+    settings(logo=png_of(40, 20))
+    third = browser.get(f"/documents/{three.id}/pdf").data
+    again = browser.get(f"/documents/{one.id}/pdf").data   # a draft-like document: today's logo
+    assert image_sizes(third, tmp_path, "3.pdf") == image_sizes(again, tmp_path, "4.pdf") == [(40, 20)]
+    assert pdf._shared["css"] is css
+    assert pdf._shared["images"][Settings.get_solo().logo_hash][pdf.LOGO_URL] is not decoded[pdf.LOGO_URL]
+
+
 # --- the cache ---------------------------------------------------------------------------------
 
 def test_second_download_comes_from_the_cache_and_a_new_version_renders_anew(app, auth, cache_dir, tmp_path):

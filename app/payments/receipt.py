@@ -15,4 +15,4 @@ def receipt_pdf(payment):
                            settings=settings, contact=payment.document.contact, logo_url=pdf.LOGO_URL,
                            method=label(payment.gateway), language=str(get_locale()),
                            refunds=[r for r in payment.refunds() if r.status == "succeeded"])
-    return pdf.render_html(html, Settings.get_logo() if settings.logo_hash else None)
+    return pdf.render_html(html, pdf.logo(settings.logo_hash, current=True), settings.logo_hash)

@@ -21,15 +21,18 @@ def _int_arg(name, default, low, high):
     return value if value is not None and low <= value <= high else default
 
 
-def list_context():
-    """The product list fragment: search text, category and page from the query string."""
+def list_context(categories=None):
+    """The product list fragment: search text, category and page from the query string.
+    `categories`: Category.every(), when the page has read them for its tree."""
     contact, settings = g.contact, Settings.get_solo()
     q = request.args.get("q", "").strip()[:100]
     page = _int_arg("page", 1, 1, MAX_PAGE)
     category_id = _int_arg("category", 0, 1, 2 ** 31 - 1)
-    category = Category.get_or_none(Category.id == category_id) if category_id else None
+    if category_id and categories is None:
+        categories = Category.every()   # the category and its subtree: one query
+    category = next((row for row in categories if row.id == category_id), None) if category_id else None
     # One row past the page tells whether there is a next one.
-    found = list(Product.catalog(q, category.subtree_ids() if category else None)
+    found = list(Product.catalog(q, category.subtree_ids(categories) if category else None)
                  .limit(PAGE + 1).offset((page - 1) * PAGE))
     products = found[:PAGE]
     ids = [p.id for p in products]
@@ -47,9 +50,13 @@ def list_context():
 @bp.get("/")
 def index():
     """List the catalog's products, searchable and by category, a page at a time."""
-    context = list_context()
-    if not is_fragment_request():   # the search box's answer is the list alone
-        context.update(categories=Category.catalog_tree(), trail=catalog.trail(context["category"]))
+    if is_fragment_request():   # the search box's answer is the list alone
+        context = list_context()
+    else:   # the list, the tree and the trail from one read of the categories
+        rows = Category.every()
+        context = list_context(rows)
+        context.update(categories=Category.catalog_tree(rows),
+                       trail=catalog.trail(context["category"], {row.id: row for row in rows}))
     return render("catalog/index.html", "partials/_catalog_list.html", **context)
 
 

@@ -29,13 +29,14 @@ def add_form_of(product, contact, next_url, form=None, added=None):
     return add_form_context(item, next_url, form, added)
 
 
-def trail(category):
-    """The category and its ancestors, root first (stops at a cycle written by hand)."""
+def trail(category, by_id):
+    """The category and its ancestors, root first (stops at a cycle written by hand); `by_id`:
+    every category by id (Category.every()), so that no ancestor costs a query."""
     found, seen = [], set()
     while category is not None and category.id not in seen:
         seen.add(category.id)
         found.insert(0, category)
-        category = Category.get_or_none(Category.id == category.parent_id) if category.parent_id else None
+        category = by_id.get(category.parent_id) if category.parent_id else None
     return found
 
 
@@ -45,6 +46,7 @@ def product_page_context(product, contact, next_url, form=None):
     images = [image.id for image in product.image_list()]
     item = product_view(product, contact, settings, Product.tax_rates_of([product.id])[product.id],
                         images[0] if images else None)
-    category = Category.get_or_none(Category.id == product.category_id) if product.category_id else None
-    return {"images": images, "trail": trail(category), "stock_display": settings.stock_display,
-            "discount_bp": contact.discount_bp, **add_form_context(item, next_url, form)}
+    by_id = {row.id: row for row in Category.every()} if product.category_id else {}
+    return {"images": images, "trail": trail(by_id.get(product.category_id), by_id),
+            "stock_display": settings.stock_display, "discount_bp": contact.discount_bp,
+            **add_form_context(item, next_url, form)}

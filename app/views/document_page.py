@@ -6,66 +6,57 @@ views all build the same page, and none of them imports another.
 Everything the templates show is read here; the templates ask the database nothing."""
 import datetime
 
-from flask import url_for
+from flask import abort, url_for
 
 from .. import comments, payments, quotes, webhooks
-from ..db import compiled
-from ..models import CREDIT_NOTE, INVOICE, Activity, Document, Payment, Refund, Settings, utcnow
+from ..models import INVOICE, Activity, Document, Payment, Settings, utcnow
 from ..web.i18n import amount_field
 from ..payments import service
 from ..sheet import logo_version, sheet_context
 from ..web.forms import Form
 
-_recent_activity = compiled(lambda doc_id, person_id, action, since: (
-    Activity.select(Activity.id).where((Activity.document == doc_id) & (Activity.person == person_id)
-                                       & (Activity.action == action) & (Activity.created_at > since))
-    .limit(1).tuples()))
+VIEW_WINDOW = datetime.timedelta(minutes=10)
 
 
-def record_view(doc, person, action="viewed"):
-    """Log a view or a download for staff, at most once per person and document per 10 minutes."""
-    since = Activity.created_at.db_value(utcnow() - datetime.timedelta(minutes=10))
-    if _recent_activity.first(doc.id, person.id, action, since) is None:
+def viewed_document(contact, person, doc_id, action="viewed"):
+    """The contact's document (or 404), its view or download logged for staff at most once per
+    person and document per 10 minutes; whether it was is read with the document, in one query."""
+    doc = Document.for_contact_seen(contact, doc_id, person, action, utcnow() - VIEW_WINDOW)
+    if doc is None:
+        abort(404)
+    if not doc.seen_recently:
         Activity.record(action, person=person.id, contact=doc.contact_id, document=doc)
         if action == "viewed":
             webhooks.emit("document.viewed", webhooks.document_viewed_data(doc, person))
+    return doc
 
 
-def pay_context(doc, contact, form=None):
-    """What _pay.html and _pay_receipts.html need for this document."""
+def pay_context(doc, contact, form=None, touching=None, several=None):
+    """What _pay.html and _pay_receipts.html need for this document. `touching` (the payments
+    that touch it, Payment.touching_with_refunds) and `several` (another invoice waits) are
+    read here unless the page read them already with its other lists."""
     settings = Settings.get_solo()
     methods = payments.methods_for(contact) if doc.is_payable else []
-    processing = Payment.processing_for(doc, utcnow() - service.PROCESSING_WINDOW) if methods else None
+    touching = Payment.touching_with_refunds(doc) if touching is None else touching
+    since = utcnow() - service.PROCESSING_WINDOW
+    processing = None
+    if methods:   # the newest, should there be two
+        processing = max((p for p in touching if p.is_processing(since)), key=lambda p: p.id, default=None)
     minimum = settings.min_partial_amount if doc.currency == settings.default_currency else 0
+    receipts = [p for p in touching if p.gateway in Payment.ONLINE and p.status in ("succeeded", "refunded")]
+    if several is None:
+        several = bool(methods) and doc.kind == INVOICE and Document.beside(contact, doc, False, True)[1]
     return {
         "doc": doc, "payable": bool(methods), "processing": processing,
         "methods": [(name, payments.label(name)) for name in methods],
         # The hint names a minimum only when one applies: a real one, below the amount due.
         "partial": settings.allow_partial_payments, "minimum": minimum if 0 < minimum < doc.amount_due else 0,
         "form": form or Form(values={"amount": amount_field(doc.amount_due, doc.currency)}),
-        "receipts": list(Payment.receipts_for(doc)),
-        "refunds": refunds_by_payment(doc),
+        "receipts": receipts,
+        "refunds": {p.id: p.completed_refunds for p in touching if p.completed_refunds},
         # A link to pay this invoice together with the others that wait.
-        "several": bool(methods) and doc.kind == "invoice"
-                   and Document.payable_invoices(contact).limit(2).count() > 1,
+        "several": bool(methods) and several,
     }
-
-
-def refunds_by_payment(doc):
-    """{payment id: its completed refunds, oldest first} for the payments that touch `doc`:
-    one query, however many payments the page lists."""
-    found = {}
-    for refund in Refund.for_document(doc):
-        found.setdefault(refund.payment_id, []).append(refund)
-    return found
-
-
-def credit_notes_context(doc, contact):
-    """An invoice's issued credit notes (the contact's own, oldest first); empty for other kinds."""
-    if doc.kind != INVOICE or not doc.amount_credited:
-        return []
-    return list(Document.visible_to(contact).where((Document.source == doc) & (Document.kind == CREDIT_NOTE))
-                .order_by(Document.issue_date, Document.id))
 
 
 def decision_context(doc, form=None, refused=None):
@@ -102,12 +93,17 @@ def print_context(doc, contact):
 def document_context(doc, contact, pay_form=None, decision_form=None, refused=None, comment_form=None):
     """The document page: the sheet and every fragment of the sidebar, each fragment showing the
     form a failed post left it with."""
-    # Refunded and reversed payments stay listed, marked as such: the customer sees why the
-    # amount due came back.
+    touching = Payment.touching_with_refunds(doc)
+    # The credit notes and "another invoice waits" come in one query, each only when it can show.
+    payable_invoice = doc.kind == INVOICE and doc.is_payable and bool(payments.methods_for(contact))
+    notes, several = Document.beside(contact, doc, doc.kind == INVOICE and bool(doc.amount_credited),
+                                     payable_invoice)
     return {**_sheet(doc, contact), "link_rectifies": True,
-            "credit_notes": credit_notes_context(doc, contact),
-            "payments": list(doc.payments.where(Payment.status.in_(("succeeded", "refunded", "reversed")))
-                             .order_by(Payment.paid_at, Payment.id)),
-            "pay": pay_context(doc, contact, pay_form),
+            "credit_notes": notes,
+            # Refunded and reversed payments stay listed, marked as such: the customer sees why
+            # the amount due came back.
+            "payments": [p for p in touching if p.document_id == doc.id
+                         and p.status in ("succeeded", "refunded", "reversed")],
+            "pay": pay_context(doc, contact, pay_form, touching, several),
             "can_reorder": doc.kind == "order" and contact.catalog_enabled,
             **decision_context(doc, decision_form, refused), **comments_context(doc, comment_form)}

@@ -10,7 +10,7 @@ from .. import snapshot
 from ..models import CREDIT_NOTE, INVOICE, Document
 from ..web.htmx import render
 from . import get_document, portal_blueprint
-from .document_page import document_context, print_context, record_view
+from .document_page import document_context, print_context, viewed_document
 
 bp = portal_blueprint("documents", __name__)
 PAGE = 20
@@ -95,8 +95,7 @@ def index(kinds):
 @bp.get("/documents/<int:doc_id>")
 def show(doc_id):
     """Show a document with its sidebar of actions."""
-    doc = get_document(g.contact, doc_id)
-    record_view(doc, g.person)
+    doc = viewed_document(g.contact, g.person, doc_id)
     return render_template("portal/documents/show.html", **document_context(doc, g.contact))
 
 

@@ -5,8 +5,8 @@ from flask import g
 from flask_babel import get_locale
 
 from ..web.downloads import pdf_response
-from . import get_document, portal_blueprint
-from .document_page import record_view
+from . import portal_blueprint
+from .document_page import viewed_document
 
 bp = portal_blueprint("pdf", __name__)
 
@@ -14,6 +14,5 @@ bp = portal_blueprint("pdf", __name__)
 @bp.get("/documents/<int:doc_id>/pdf")
 def document(doc_id):
     """Download the document as a PDF, in the signed-in person's language."""
-    doc = get_document(g.contact, doc_id)
-    record_view(doc, g.person, "downloaded")
+    doc = viewed_document(g.contact, g.person, doc_id, "downloaded")
     return pdf_response(doc, str(get_locale()))

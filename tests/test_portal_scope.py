@@ -15,12 +15,11 @@ from werkzeug.routing import IntegerConverter
 
 from app import models
 from app.models import CartItem, Payment, ProductImage, Settings
-from app.views import GUARDS
 from tests.conftest import Browser, without_csrf
 from tests.factories import make_contact, make_document, make_person, make_product
+from tests.portal_routes import behind_portal_factory, portal_rules
 
 PASSWORD = "correct horse battery"
-NOT_PORTAL = ("/staff", "/api/v1", "/static")
 # A value for each URL argument that is not an id, to build a URL of every rule.
 ARGUMENTS = {"kinds": "invoices", "token": "not-a-token", "gateway": "stripe"}
 # Every field any portal form reads, filled in as a valid post would be: the id alone decides.
@@ -29,20 +28,6 @@ FORM = {"body": "Hello", "decision": "accept", "signer_name": "Ana", "accept_ter
 # Rules that answer an id that is not the person's as they answer an unknown one, but not with
 # 404: their statuses without and with HTMX, and why.
 NOT_404 = {"cart.remove": ((303, 200), "taking out of one's cart what is not in it is a no-op, as a second click is")}
-
-
-def portal_rules(app):
-    return sorted((r for r in app.url_map.iter_rules() if not r.rule.startswith(NOT_PORTAL)),
-                  key=lambda r: (r.rule, r.endpoint))
-
-
-def behind_portal_factory(app, endpoint):
-    """Whether a portal_blueprint() guard runs before this endpoint (its blueprint or a parent's)."""
-    names, blueprint = [], endpoint.rpartition(".")[0]
-    while blueprint:
-        names.append(blueprint)
-        blueprint = blueprint.rpartition(".")[0]
-    return any(f in GUARDS for name in names for f in app.before_request_funcs.get(name, ()))
 
 
 def methods(rule):

@@ -11,6 +11,7 @@ bp = portal_blueprint("portal", __name__)
 def home():
     """Show the person's commercial summary."""
     contact = g.contact
-    return render_template("portal/home.html", contact=contact, balances=summary.balances(contact),
-                           activity=summary.recent_activity(contact), chart=summary.monthly(contact),
+    figures = summary.figures(contact)
+    return render_template("portal/home.html", contact=contact, balances=figures["balances"],
+                           activity=summary.recent_activity(contact), chart=figures["chart"],
                            **summary.waiting(contact))

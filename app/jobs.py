@@ -86,6 +86,9 @@ def enqueue(kind, payload, run_after=None, max_attempts=None):
     return job
 
 
+RING_BATCH = 4   # jobs per ring to Huey
+
+
 def dispatch_after_commit(job_id, run_after=None):
     """Ring Huey for this job when the unit of work (app context) ends. Outside one there is
     nobody to ring: the sweep finds the row within a minute."""
@@ -107,12 +110,12 @@ def _dispatch(exc=None):
                 queue.run_job.schedule((job_id,), delay=delay)
             else:
                 now.append(job_id)
-        # One ring for the jobs due now (a checkout queues two mails): each ring is a write
-        # to Huey's queue, made while the request still holds its worker.
-        if len(now) == 1:
-            queue.run_job(now[0])
-        elif now:
-            queue.run_jobs(now)
+        # One ring for a few jobs due now (a checkout queues two mails): each ring is a write
+        # to Huey's queue, made while the request still holds its worker. Many jobs go in
+        # several rings, so that every worker takes a share.
+        for start in range(0, len(now), RING_BATCH):
+            batch = now[start:start + RING_BATCH]
+            queue.run_job(batch[0]) if len(batch) == 1 else queue.run_jobs(batch)
     except Exception:
         # The rows are committed; only the doorbell failed (Redis down, file locked).
         log.warning("could not hand jobs %s to Huey; the sweep will run them",

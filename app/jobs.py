@@ -115,7 +115,10 @@ def _dispatch(exc=None):
         # several rings, so that every worker takes a share.
         for start in range(0, len(now), RING_BATCH):
             batch = now[start:start + RING_BATCH]
-            queue.run_job(batch[0]) if len(batch) == 1 else queue.run_jobs(batch)
+            if len(batch) == 1:
+                queue.run_job(batch[0])
+            else:
+                queue.run_jobs(batch)
     except Exception:
         # The rows are committed; only the doorbell failed (Redis down, file locked).
         log.warning("could not hand jobs %s to Huey; the sweep will run them",

@@ -1522,6 +1522,7 @@ class Heartbeat(BaseModel):
         row = cls.get_or_none(cls.name == name)
         return row.seen_at if row else None
 
+
 class ContactFigure(BaseModel):
     """A contact's summary figure for one currency and day, kept by database triggers in the same
     transaction as every change to documents and payments (migrations/0010_contact_figures.py

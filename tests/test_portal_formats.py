@@ -103,3 +103,17 @@ def test_a_stock_refusal_counts_the_cart_and_without_js_goes_back_to_the_catalog
     resp = me.post("/cart/items", {"product_id": str(product.id), "quantity": "1"}, headers={"HX-Request": "true"})
     assert "all of them are already in your cart" in soup(resp).find(id=f"e-qty-{product.id}").get_text()
     assert CartItem.get().quantity == 2
+
+
+def test_template_strings_follow_force_locale_and_come_back(app):
+    """The translations kept per request (app/web/i18n.py) follow a forced locale (a mail
+    rendered in the customer's language) and the request's own language after it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+    page = "{{ _('Invoices') }} {{ 1234|money('EUR') }}"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string(page).startswith("Invoices")
+        with force_locale("es"):
+            spanish = render_template_string(page)
+        assert spanish.startswith("Facturas") and "12,34" in spanish
+        assert render_template_string(page) == "Invoices €12.34"

@@ -1,21 +1,22 @@
 """The customer portal: create_app() builds the Flask application from the environment."""
 import os
 
-from flask import Flask, request
+from flask import request
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from . import config as config_module
 from . import jobs, logs
 from .db import db, init_db, is_sqlite
+from .web.assets import PortalFlask
 
 csrf = CSRFProtect()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(test_config=None):
-    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance"),
-                static_folder=os.path.join(ROOT, "static"), static_url_path="/static")
+    app = PortalFlask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance"),
+                      static_folder=os.path.join(ROOT, "static"), static_url_path="/static")
     app.config.from_mapping(config_module.from_env(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)

@@ -153,3 +153,18 @@ def test_every_flash_category_has_a_style():
 def test_css_class_scanner_reads_selectors_only():
     css = "/* .commented */ .a, .b:hover > .c-d { margin: .5em; } @media (max-width: 1px) { .e { x: 1 } }"
     assert css_classes(css) == {"a", "b", "c-d", "e"}
+
+
+def test_stylesheets_are_served_minified_and_cacheable(client):
+    # The first load's budget counts the stylesheet as sent: its comments and spaces are not.
+    for name in ("app.css", "staff.css"):
+        source = read_css(os.path.join(ROOT, "static", "css", name))
+        resp = client.get(f"/static/css/{name}")
+        served = resp.get_data(as_text=True)
+        assert "/*" in source and "/*" not in served
+        assert len(served) < 0.9 * len(source)
+        assert css_classes(served) == css_classes(source), "minifying kept every rule"
+        again = client.get(f"/static/css/{name}", headers={"If-None-Match": resp.headers["ETag"]})
+        assert again.status_code == 304
+    assert client.get("/static/css/missing.css").status_code == 404
+    assert client.get("/static/css/../../app/config.py").status_code == 404

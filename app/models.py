@@ -643,6 +643,9 @@ class Document(BaseModel):
             # index itself, so page 1 and page 500 cost the same; with the currency and total,
             # the summary's chart sums a year of invoices from the index alone.
             (("contact", "kind", "issue_date", "id", "status", "currency", "total"), False),
+            # Invoices and credit notes listed together by date (two kinds: the index above
+            # cannot give that order); kind and status filter on the index (0011).
+            (("contact", "issue_date", "id", "kind", "status"), False),
             # The summary: what is open, due, overdue or still valid, summed from the index alone.
             (("contact", "kind", "status", "due_date", "valid_until", "currency", "total", "amount_paid",
               "amount_credited"), False),

@@ -40,6 +40,8 @@ AREAS = {
     "staff.api_tokens": OWNERS,
     "staff.webhooks": OWNERS,
     "staff.team": OWNERS,
+    # The exports page: each export is open to whoever may read what it holds (EXPORTS).
+    "staff.exports": EVERYONE,
 }
 
 # Views that belong to another area than the rest of their blueprint.
@@ -49,6 +51,16 @@ ENDPOINTS = {
     "staff.gateways.payment": MONEY,
     "staff.gateways.resolve": MONEY,
 }
+
+
+# What each CSV export of staff.exports holds: documents are everyone's to read, payments and
+# the tax book are money.
+EXPORTS = {"documents": EVERYONE, "payments": MONEY, "tax_book": MONEY}
+
+
+def may_export(role, what):
+    """May a staff user of `role` download the export `what`? (unknown exports: owners only)"""
+    return role in EXPORTS.get(what, OWNERS)
 
 
 def allowed(role, endpoint, blueprint):

@@ -89,13 +89,13 @@ def check_period(start, end):
 
 
 def find_contact(text):
-    """The contact `text` names: its number, or a unique match of its tax id, name or email.
-    Refused (with up to CONTACT_CHOICES candidates and their numbers) otherwise."""
+    """The contact `text` names: its number, or a unique match of its tax id, name or email
+    (exact first, then a part of one). Refused (with up to CONTACT_CHOICES candidates and their
+    numbers) otherwise."""
     text = (text or "").strip()
-    if text.isdigit():
-        found = Contact.get_or_none(Contact.id == int(text)) if len(text) <= 12 else None
-        if found is None:
-            raise Refused("unknown_contact", _l("No contact has the number %(n)s.", n=text), field="contact")
+    number = text.isdigit() and len(text) <= 12
+    found = Contact.get_or_none(Contact.id == int(text)) if number else None
+    if found is not None:
         return found
     exact = list(Contact.select().where((fn.LOWER(Contact.tax_id) == text.lower()) & (Contact.tax_id != ""))
                  .limit(2))
@@ -109,6 +109,8 @@ def find_contact(text):
                    .order_by(Contact.name, Contact.id).limit(CONTACT_CHOICES + 1))
     if len(matches) == 1:
         return matches[0]
+    if not matches and number:   # a tax id of digits only is searched too, but this is likelier
+        raise Refused("unknown_contact", _l("No contact has the number %(n)s.", n=text), field="contact")
     if not matches:
         raise Refused("unknown_contact", _l("No contact matches “%(text)s”: try part of the name, the tax ID or "
                                             "the contact's number.", text=text), field="contact")

@@ -118,6 +118,8 @@ def test_the_documents_export_filters_by_kind_status_and_contact(example, staff)
     assert [r[0] for r in rows_of(download(staff, "documents", kind="credit_note"))[1:]] == [note.number]
     assert [r[0] for r in rows_of(download(staff, "documents", status="void"))[1:]] == [example["voided"].number]
     # The contact by number, by tax id, by part of its name: the same rows.
+    digits = make_contact(name="Digits only", tax_id="98765432109")
+    assert exports.find_contact("98765432109") == digits   # a tax id of digits, not a contact's number
     for text in (str(a.contact_id), "b12345678", "lópez"):
         numbers = [r[0] for r in rows_of(download(staff, "documents", contact=text, kind="invoice"))[1:]]
         assert numbers == sorted([a.number, example["voided"].number]), text

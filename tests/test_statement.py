@@ -14,7 +14,7 @@ from app.models import Activity, Document, Payment, PaymentAllocation, Refund
 from app.rules import By, Refused
 from app.statement import Period
 from tests.conftest import Api, soup
-from tests.factories import PASSWORD, make_contact, make_document, make_person, make_staff, settings
+from tests.factories import PASSWORD, make_contact, make_document, make_person, settings
 
 D = datetime.date
 START, END, TODAY = D(2026, 1, 1), D(2026, 3, 31), D(2026, 4, 15)

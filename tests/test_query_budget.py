@@ -140,7 +140,8 @@ def urls(app, rich):
             "catalog.product": [(url_for("catalog.product", product_id=rich["product"].id), None)],
             "catalog.image": [(url_for("catalog.image", image_id=rich["image"].id), None)],
             "statement.show": [(url_for("statement.show", **args), headers) for headers in (None, HX)
-                               for args in ({}, {"period": "last_12_months"}, {"from": "2021-01-01", "to": "2030-12-31"})],
+                               for args in ({}, {"period": "last_12_months"},
+                                            {"from": "2021-01-01", "to": "2030-12-31"})],
             "statement.pdf": [(url_for("statement.pdf"), None), (url_for("statement.pdf", period="last_year"), None)],
             "payment_history.index": [(url_for("payment_history.index", **args), headers) for headers in (None, HX)
                                       for args in ({}, {"page": 2})],

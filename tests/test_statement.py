@@ -186,6 +186,37 @@ def test_an_invoice_without_due_date_is_not_due_and_the_aging_is_as_of_the_perio
     assert section(built, "EUR").aging == {"not_due": 5000, "1_30": 0, "31_60": 7000, "61_90": 0, "over_90": 0}
 
 
+def test_a_grouped_payment_refunded_in_part_ages_as_it_was_on_each_day(app):
+    """One card payment of 30.00 + 30.00 over invoices X (50.00) and Y (30.00), then 40.00 refunded:
+    app/refunds.py takes it from the newest share first (all of Y's 30.00, then 10.00 of X's)."""
+    contact = make_contact()
+    x = make_document(contact, lines=no_tax(("X", 5000)), issue_date=D(2026, 1, 5), due_date=D(2026, 1, 5))
+    y = make_document(contact, lines=no_tax(("Y", 3000)), issue_date=D(2026, 1, 5), due_date=D(2026, 1, 5))
+    with app.test_request_context():
+        with db.atomic():
+            payment = Payment.create(document=x, gateway="stripe", amount=6000, currency="EUR", status="succeeded",
+                                     idempotency_key="grouped", mode="test", paid_at=datetime.datetime(2026, 1, 10))
+            for doc in (x, y):
+                PaymentAllocation.create(payment=payment, document=doc, amount=3000, applied=3000)
+                assert doc.apply_payment(3000)
+        refund(payment, 4000, "back", datetime.datetime(2026, 2, 10))
+    assert (Document.get_by_id(x.id).amount_due, Document.get_by_id(y.id).amount_due) == (3000, 3000)
+    before = statement.build(contact, Period(D(2026, 1, 1), D(2026, 1, 31)), today=D(2026, 3, 1))
+    assert section(before, "EUR").aging["1_30"] == 2000 == section(before, "EUR").closing   # X's 20.00, 26 days
+    after = statement.build(contact, Period(D(2026, 1, 1), D(2026, 2, 28)), today=D(2026, 3, 1))
+    eur = section(after, "EUR")
+    assert eur.closing == 6000 == eur.open_total
+    assert eur.aging["31_60"] == 6000                                  # both, 54 days past 5 Jan
+    assert [(e.kind, e.amount) for e in eur.entries] == [("invoice", 5000), ("invoice", 3000), ("payment", -6000),
+                                                         ("refund", 4000)]
+
+
+def test_a_read_only_token_reads_the_statement(app, client, worked):
+    from app.api.auth import create_token
+    reader = Api(client, create_token("Auditor", can_write=False)[0])
+    assert reader.get(f"/contacts/{worked['contact'].id}/statement?period=last_year").status_code == 200
+
+
 # --- periods ------------------------------------------------------------------------------------
 
 def test_presets_and_custom_periods():

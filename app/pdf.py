@@ -78,15 +78,16 @@ def _weasy():
     return weasyprint, _shared
 
 
-def _renderer_fingerprint(language):
+def _renderer_fingerprint(language, templates=TEMPLATES):
     """A hash of what turns a document into bytes in `language`: the stylesheet, the templates,
     the compiled translations and WeasyPrint's version. A deploy that changes any renders anew."""
-    if language not in _shared.setdefault("fingerprints", {}):
+    key = language if templates == TEMPLATES else (language, templates)
+    if key not in _shared.setdefault("fingerprints", {}):
         h = hashlib.sha256(importlib.metadata.version("weasyprint").encode())
         with open(CSS_PATH, "rb") as f:
             h.update(f.read())
         env = current_app.jinja_env
-        for name in TEMPLATES:
+        for name in templates:
             h.update(env.loader.get_source(env, name)[0].encode())
         for folder in current_app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"):
             try:
@@ -94,8 +95,14 @@ def _renderer_fingerprint(language):
                     h.update(f.read())
             except FileNotFoundError:
                 pass
-        _shared["fingerprints"][language] = h.hexdigest()
-    return _shared["fingerprints"][language]
+        _shared["fingerprints"][key] = h.hexdigest()
+    return _shared["fingerprints"][key]
+
+
+def renderer_fingerprint(language, templates):
+    """The renderer's fingerprint for other sheets than documents' (the statement of account):
+    the same stylesheet, translations and WeasyPrint, with their own `templates`."""
+    return _renderer_fingerprint(language, tuple(templates))
 
 
 def cache_key(doc, language, settings):
@@ -231,6 +238,25 @@ def document_pdf(doc, language, settings, etag=None):
         pass
     data = render_document(doc, language, settings)
     _store(folder, path, data, f"{doc.id}-{language}-")
+    return data
+
+
+def cached(stem, tag, render):
+    """The PDF kept as `stem` + `tag`, or render() kept under that name (older files of the same
+    stem dropped): the cache of document_pdf, for other sheets (app/statement.py)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stem + tag):
+        raise ValueError(f"not a cache name: {stem + tag!r}")
+    folder = _cache_dir()
+    path = os.path.join(folder, f"{stem}{tag}.pdf")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        if data.startswith(b"%PDF-"):
+            return data
+    except FileNotFoundError:
+        pass
+    data = render()
+    _store(folder, path, data, stem)
     return data
 
 

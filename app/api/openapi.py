@@ -143,6 +143,20 @@ def _refund_op():
     return op
 
 
+def _statement_ops():
+    """The statement of account of a contact: JSON, and its PDF."""
+    path = "/contacts/{contact_id}/statement"
+    json_op = _op(path, "Read a contact's statement of account for a period", "Statement",
+                  query=schemas.StatementQuery, errors=["409"])
+    pdf_op = _op(path + ".pdf", "Download a contact's statement of account as a PDF", "Statement",
+                 query=schemas.StatementQuery, errors=["409"])
+    pdf_op["responses"]["200"] = {"description": "The PDF, in the contact's language.",
+                                  "headers": {"ETag": {"schema": {"type": "string"}}},
+                                  "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    pdf_op["responses"]["304"] = {"description": "Not modified (If-None-Match matched the ETag)."}
+    return {path: {"get": json_op}, path + ".pdf": {"get": pdf_op}}
+
+
 def _paths():
     s = schemas
     post_only = ["403", "409", "422"]
@@ -219,6 +233,7 @@ def _paths():
             "patch": _op("/categories/{category_id}", "Rename or move a category", "Category",
                          body=s.CategoryUpdate)},
         "/tax-rates": {"get": _op("/tax-rates", "List tax rates", "TaxRateList", query=s.TaxRateQuery)},
+        **_statement_ops(),
     }
     for path, methods in paths.items():
         for method, op in methods.items():

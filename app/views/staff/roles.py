@@ -18,6 +18,8 @@ AREAS = {
     "staff.account": EVERYONE,          # one's own password and two-factor
     # Both need to look a customer up: accountants invoice them, sales sell to them.
     "staff.contacts": EVERYONE,
+    # A customer's account as a whole: whoever deals with the customer reads it and mails it.
+    "staff.statements": EVERYONE,
     "staff.access": SELLING,            # customers' portal credentials: the people who deal with them
     # Invoices, quotes and orders share one blueprint: accountants work on invoices, sales on
     # quotes and orders, and each sees the other's documents (a quote becomes an invoice).

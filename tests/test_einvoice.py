@@ -170,3 +170,36 @@ def test_a_quote_pdf_stays_a_plain_pdf(app, business):
     with pikepdf.open(__import__("io").BytesIO(data)) as doc:
         assert "factur-x.xml" not in doc.attachments
         assert "pdfaid:part" not in doc.open_metadata()
+
+
+# --- the XML download: portal, back-office, API --------------------------------------------------
+
+def test_the_contact_downloads_its_invoices_xml_and_nothing_else(business, auth):
+    invoice = issued(MIXED)
+    browser = auth.login_new_person(contact=invoice.contact)
+    page = browser.get(f"/documents/{invoice.id}")
+    assert f"/documents/{invoice.id}/einvoice.xml" in page.get_data(as_text=True)
+    resp = browser.get(f"/documents/{invoice.id}/einvoice.xml")
+    assert resp.status_code == 200 and resp.mimetype == "application/xml"
+    assert resp.get_data() == einvoice.xml(invoice)
+    assert resp.headers["Content-Disposition"] == f'attachment; filename="{invoice.number}.xml"'
+    other = issued(MIXED, contact=make_contact(name="Other", country="ES"))
+    quote = make_document(invoice.contact, kind="quote", number="P-9")
+    assert browser.get(f"/documents/{other.id}/einvoice.xml").status_code == 404
+    assert browser.get(f"/documents/{quote.id}/einvoice.xml").status_code == 404
+
+
+def test_staff_and_the_api_download_the_same_xml(business, staff, client):
+    from app.api.auth import create_token
+    from tests.conftest import Api
+    invoice = issued(MIXED)
+    resp = staff.get(f"/staff/documents/{invoice.id}/einvoice.xml")
+    assert resp.status_code == 200 and resp.get_data() == einvoice.xml(invoice)
+    page = staff.get(f"/staff/documents/{invoice.id}").get_data(as_text=True)
+    assert f"/staff/documents/{invoice.id}/einvoice.xml" in page
+    api = Api(client, create_token("ERP")[0])
+    resp = api.get(f"/documents/{invoice.id}/einvoice.xml")
+    assert resp.status_code == 200 and resp.get_data() == einvoice.xml(invoice)
+    two_vat = issued([("Goods", 1000, 1000, 0, [("IVA", 2100), ("Recargo", 520)])])
+    assert api.get(f"/documents/{two_vat.id}/einvoice.xml").status_code == 404
+    assert api.get("/documents/999999/einvoice.xml").status_code == 404

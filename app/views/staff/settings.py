@@ -24,7 +24,7 @@ LOGO_MAX_BYTES = 1024 * 1024
 PREFIX_RE = re.compile(r"[A-Za-z0-9/-]{1,20}")
 PREFIXES = ("invoice_prefix", "quote_prefix", "order_prefix", "credit_note_prefix")
 STOCK_DISPLAYS = ("exact", "level", "hidden")
-TEXT_FIELDS = ("name", "tax_id", "address", "email", "phone", "website", "notify_email",
+TEXT_FIELDS = ("name", "tax_id", "country", "address", "email", "phone", "website", "notify_email",
                "default_currency", "default_language", "invoice_prefix", "quote_prefix",
                "order_prefix", "credit_note_prefix", "default_terms", "stock_display")
 NUMBER_FIELDS = ("payment_terms_days", "quote_validity_days", "low_stock_threshold",
@@ -70,6 +70,7 @@ def read_settings_form(data, current):
         "name": form.text("name", required=True, max_length=200),
         "tax_id": form.text("tax_id", max_length=40),
         "address": form.text("address", max_length=1000, multiline=True),
+        "country": form.country("country"),
         "email": form.email("email"),
         "phone": form.text("phone", max_length=40),
         "website": read_website(form),

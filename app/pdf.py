@@ -31,7 +31,8 @@ from markupsafe import Markup
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CSS_PATH = os.path.join(ROOT, "static", "css", "pdf.css")
-TEMPLATES = ("pdf/document.html", "partials/_doc_sheet.html", "partials/_doc_totals.html")
+TEMPLATES = ("pdf/document.html", "partials/_doc_sheet.html", "partials/_doc_totals.html",
+             "partials/_sheet_business.html", "partials/_sheet_verify.html")
 # The only URLs the renderer may load: a private scheme no browser or server speaks.
 BASE_URL = "portal-pdf:/"
 LOGO_URL = "portal-pdf:/logo"

@@ -11,6 +11,7 @@ from app.credit_notes import Pick
 from app.models import Document
 from app.rules import By
 from tests.einvoice_check import business_rule_failures, xsd_errors
+from tests.conftest import soup
 from tests.factories import make_contact, make_document, settings
 
 NS = einvoice.NS
@@ -203,3 +204,62 @@ def test_staff_and_the_api_download_the_same_xml(business, staff, client):
     two_vat = issued([("Goods", 1000, 1000, 0, [("IVA", 2100), ("Recargo", 520)])])
     assert api.get(f"/documents/{two_vat.id}/einvoice.xml").status_code == 404
     assert api.get("/documents/999999/einvoice.xml").status_code == 404
+
+
+# --- verify this document ----------------------------------------------------------------------
+
+def qr_link(data):
+    """The URI of the link annotation over the QR code on the PDF's first page."""
+    import io
+
+    import pikepdf
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        uris = [str(a.A.URI) for page in doc.pages for a in page.get("/Annots", []) if "/A" in a and "/URI" in a.A]
+    return [u for u in uris if "/verify/" in u]
+
+
+def test_the_qr_on_the_pdf_opens_a_verify_page_with_the_document_and_no_customer_data(app, business, client):
+    from app import pdf
+    invoice = issued(MIXED)
+    assert invoice.apply_payment(5000)
+    invoice = Document.get_by_id(invoice.id)
+    with app.test_request_context():
+        data = pdf.render_document(invoice, "en", business)
+    links = qr_link(data)
+    assert links and len(set(links)) == 1
+    url = links[0]
+    code = url.rsplit("/", 1)[1]
+    assert url == f"http://portal.test/verify/{code}" and len(code) == 32 and int(code, 16) >= 0
+    assert Document.get_by_id(invoice.id).verify_code == code            # kept: the paper stays valid
+    with app.test_request_context():
+        assert qr_link(pdf.render_document(Document.get_by_id(invoice.id), "en", business)) == links
+    resp = client.get(f"/verify/{code}", headers={"Accept-Language": "en"})
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    page = soup(resp)
+    assert invoice.number in page.find("h1").text
+    assert page.find(id="verify-total").text.strip() == "€198.63"
+    assert "€148.63" in page.find(id="verify-state").text
+    assert page.find(id="verify-iban").text.split() == ["IBAN", "ES91", "2100", "0418", "4502", "0005", "1332"]
+    text = resp.get_data(as_text=True)
+    for private in ("Cliente", "Rivoli", "FR40303265045", "PO-77", "Consulting"):
+        assert private not in text
+
+
+def test_unknown_forged_and_malformed_codes_say_so_and_guessing_trips_the_limit(app, business, client):
+    import secrets
+    invoice = issued(MIXED)
+    from app import verify
+    good = verify.code_for(invoice)
+    resp = client.get("/verify/" + "0" * 32)
+    assert resp.status_code == 404 and soup(resp).find(id="verify-unknown")
+    assert client.get("/verify/not-a-code").status_code == 404
+    assert client.get("/verify/" + good.upper()).status_code == 404
+    answers = [client.get("/verify/" + secrets.token_hex(16)).status_code for _ in range(100)]
+    assert set(answers) <= {404, 429} and answers.count(429) >= 50      # the limit trips well before 100
+    assert client.get(f"/verify/{good}").status_code == 429               # and holds for this address
+
+
+def test_a_quote_and_a_draft_get_no_code(business):
+    from app import verify
+    assert verify.code_for(make_document(kind="quote", number="P-1")) is None
+    assert verify.code_for(make_document(status="draft")) is None

@@ -4,8 +4,9 @@ business issued it, for how much, to which account it should be paid, and whethe
 open. It shows nothing else about the customer: the code is the only key, so the page must not
 say more than the paper already does.
 
-The code is 128 random bits (32 hex digits), unique, given the first time the document's sheet
-is drawn and never changed: a printed QR stays valid. Codes are not derived from ids or numbers,
+The code is 128 random bits (32 hex digits), unique, given when the document is issued (or, for
+one issued before codes existed, the first time its sheet is drawn) and never changed: a printed
+QR stays valid. Codes are not derived from ids or numbers,
 so they cannot be enumerated; the view is rate-limited as well."""
 import datetime
 import re
@@ -28,11 +29,18 @@ def code_for(doc):
     """The document's code, given now (once, whatever the concurrency) if it has none yet."""
     if doc.verify_code or not has_code(doc):
         return doc.verify_code
-    code = secrets.token_hex(16)
-    (Document.update(verify_code=code)
-     .where((Document.id == doc.id) & Document.verify_code.is_null(True)).execute())
-    doc.verify_code = Document.select(Document.verify_code).where(Document.id == doc.id).scalar()
-    return doc.verify_code
+    code = new_code()
+    given = (Document.update(verify_code=code)
+             .where((Document.id == doc.id) & Document.verify_code.is_null(True)).execute())
+    if not given:   # another request gave it first: theirs stands
+        code = Document.select(Document.verify_code).where(Document.id == doc.id).scalar()
+    doc.verify_code = code
+    return code
+
+
+def new_code():
+    """A fresh code; issuing gives one in the statement that numbers the document."""
+    return secrets.token_hex(16)
 
 
 def url_for_code(code):

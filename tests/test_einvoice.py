@@ -263,3 +263,11 @@ def test_a_quote_and_a_draft_get_no_code(business):
     from app import verify
     assert verify.code_for(make_document(kind="quote", number="P-1")) is None
     assert verify.code_for(make_document(status="draft")) is None
+
+
+def test_issuing_gives_the_code_with_the_number(business):
+    invoice = issued(MIXED)
+    assert invoice.verify_code and len(invoice.verify_code) == 32
+    from app import verify
+    assert verify.code_for(invoice) == invoice.verify_code
+    assert verify.find(invoice.verify_code).id == invoice.id

@@ -12,9 +12,8 @@ import datetime
 import re
 import secrets
 
-from flask import current_app
-
 from . import snapshot
+from .links import external_url
 from .models import CREDIT_NOTE, INVOICE, Document, Settings
 
 CODE_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -44,7 +43,7 @@ def new_code():
 
 
 def url_for_code(code):
-    return f"{current_app.config['BASE_URL']}/verify/{code}"
+    return external_url(f"/verify/{code}")
 
 
 def find(code):

@@ -10,7 +10,7 @@ from flask.globals import _cv_app
 from flask_babel import Babel, get_locale, get_translations, to_user_timezone
 
 from .. import money
-from ..bank import format_iban
+from ..bank import current_iban, format_iban, notice_date
 from ..config import LANGUAGES
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English", "ca": "Català", "fr": "Français",
@@ -166,4 +166,5 @@ def init_app(app):
         date=fmt_date, datetime=fmt_datetime, amount_field=amount_field, money_compact=fmt_money_compact,
         iban=format_iban,
     )
-    app.jinja_env.globals.update(get_locale=get_locale, LANGUAGE_NAMES=LANGUAGE_NAMES, country_options=country_options)
+    app.jinja_env.globals.update(get_locale=get_locale, LANGUAGE_NAMES=LANGUAGE_NAMES, country_options=country_options,
+                                  bank_notice=notice_date, current_iban=current_iban)

@@ -61,8 +61,8 @@ def create_app(test_config=None):
     for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp, comments.bp, quotes.bp,
                       catalog.bp, cart.bp, checkout.bp, statement.bp, payment_history.bp):
         app.register_blueprint(blueprint)
-    from .views import health, payment_webhooks, payments
-    for blueprint in (payments.bp, payment_webhooks.bp, health.bp):
+    from .views import health, payment_webhooks, payments, verify
+    for blueprint in (payments.bp, payment_webhooks.bp, health.bp, verify.bp):
         app.register_blueprint(blueprint)
     staff.register(app)
     from . import api

@@ -66,7 +66,8 @@ def paid(doc, amount, key, status="succeeded", checkout_url=""):
 def rich(app):
     """A contact with open, part-paid and paid invoices (payments, a refund, a credit note), a
     quote (decided and open), an order, comments, a catalog in categories, a cart."""
-    settings(name="Taller Martínez S.L.", default_language="en", allow_partial_payments=True, logo=png_bytes())
+    settings(name="Taller Martínez S.L.", default_language="en", allow_partial_payments=True, logo=png_bytes(),
+             tax_id="B98123458", country="ES", iban="ES9121000418450200051332")
     GatewayConfig.create(gateway="stripe", mode="test",
                          test_credentials=json.dumps({"secret_key": "sk_test_local", "webhook_secret": "whsec_x"}))
     with app.test_request_context():   # the services build links and webhooks as in a request
@@ -121,6 +122,8 @@ def urls(app, rich):
             "documents.show": [(url_for("documents.show", doc_id=doc.id), None) for doc in docs.values()],
             "documents.print_view": [(url_for("documents.print_view", doc_id=doc.id), None) for doc in docs.values()],
             "pdf.document": [(url_for("pdf.document", doc_id=doc.id), None) for doc in docs.values()],
+            "pdf.einvoice": [(url_for("pdf.einvoice", doc_id=docs[name].id), None)
+                             for name in ("open", "part_paid", "paid", "credit_note")],
             "payments.panel": [(url_for("payments.panel", doc_id=docs[name].id), headers)
                                for name in ("open", "part_paid") for headers in (None, HX)],
             "payments.choose": [(url_for("payments.choose"), None),

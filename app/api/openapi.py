@@ -126,6 +126,15 @@ def _pdf_op():
     return op
 
 
+def _einvoice_op():
+    """The e-invoice download: the XML an issued invoice's or credit note's PDF carries."""
+    op = _op("/documents/{doc_id}/einvoice.xml",
+             "Download the e-invoice (UN/CEFACT CII, EN 16931; the XML its Factur-X PDF carries)", "Document")
+    op["responses"]["200"] = {"description": "The XML. A quote, an order or a draft has none (404).",
+                              "content": {"application/xml": {"schema": {"type": "string"}}}}
+    return op
+
+
 def _refund_op():
     """Refunds: the Idempotency-Key is the refund's own key, kept for good, and a gateway that
     refuses is a 502."""
@@ -186,6 +195,7 @@ def _paths():
         "/documents/{doc_id}": {
             "get": _op("/documents/{doc_id}", "Read a document with payments, comments and decision", "Document")},
         "/documents/{doc_id}/pdf": {"get": _pdf_op()},
+        "/documents/{doc_id}/einvoice.xml": {"get": _einvoice_op()},
         "/documents/{doc_id}/issue": {
             "post": _op("/documents/{doc_id}/issue", "Issue a draft", "Document", errors=post_only)},
         "/documents/{doc_id}/void": {

@@ -45,3 +45,19 @@ def einvoice_response(doc):
     resp.headers["Content-Disposition"] = disposition
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def acceptance_response(doc, language):
+    """A quote's acceptance certificate (app/acceptance.py); 404 unless the quote was accepted."""
+    from .. import acceptance
+    decision = acceptance.decision_of(doc)
+    if decision is None:
+        abort(404)
+    resp = Response(acceptance.certificate_pdf(doc, decision, language), mimetype="application/pdf")
+    ascii_name, utf8_name = acceptance.filename(doc)
+    disposition = f'attachment; filename="{ascii_name}"'
+    if utf8_name:
+        disposition += f"; filename*=UTF-8''{quote(utf8_name, safe='')}"
+    resp.headers["Content-Disposition"] = disposition
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

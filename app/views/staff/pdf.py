@@ -1,6 +1,6 @@
 """Back-office PDF downloads: any document, drafts too, in its contact's language."""
 from ...mail import recipient_language
-from ...web.downloads import einvoice_response, pdf_response
+from ...web.downloads import acceptance_response, einvoice_response, pdf_response
 from . import get_any_document, staff_blueprint
 
 bp = staff_blueprint("pdf", "/documents")
@@ -17,3 +17,10 @@ def document(doc_id):
 def einvoice(doc_id):
     """The e-invoice (EN 16931 XML) of an issued invoice or credit note."""
     return einvoice_response(get_any_document(doc_id))
+
+
+@bp.get("/<int:doc_id>/acceptance.pdf")
+def acceptance(doc_id):
+    """The acceptance certificate of an accepted quote, in its contact's language."""
+    doc = get_any_document(doc_id)
+    return acceptance_response(doc, recipient_language(contact=doc.contact))

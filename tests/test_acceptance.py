@@ -22,8 +22,8 @@ def quote_for(person, number):
 
 def accept(browser, quote):
     browser.get(f"/documents/{quote.id}")
-    resp = browser.post(f"/documents/{quote.id}/decision",
-                        {"decision": "accept", "signer_name": "Ana García", "po_reference": "PO-77", "accept_terms": "1"},
+    fields = {"decision": "accept", "signer_name": "Ana García", "po_reference": "PO-77", "accept_terms": "1"}
+    resp = browser.post(f"/documents/{quote.id}/decision", fields,
                         headers={"User-Agent": "TestBrowser/1.0"}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert resp.status_code in (200, 303)
 

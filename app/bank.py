@@ -4,6 +4,7 @@ python-stdnum), and changed only by an owner who proves it is them again (app/vi
 a changed IBAN is the most common invoice fraud there is."""
 import datetime
 import json
+import re
 
 from flask_babel import lazy_gettext as _l
 from stdnum import bic as stdnum_bic
@@ -19,6 +20,9 @@ from .rules import Refused
 from .staff_accounts import check_totp
 
 NOTICE_DAYS = 60
+# Something shaped like an IBAN inside free text: a country code, two check digits, then letters
+# and digits, maybe in groups of four.
+IBAN_IN_TEXT = re.compile(r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}")
 
 
 def clean_iban(text):
@@ -106,3 +110,27 @@ def contacts_with_open_invoices():
              .where((Document.kind == "invoice") & (Document.status == "open")
                     & (Document.total > Document.amount_paid + Document.amount_credited)))
     return Contact.select().where(Contact.id.in_(owing)).order_by(Contact.id)
+
+
+def ibans_in(text):
+    """The valid IBANs written in `text` (terms, notes), compacted."""
+    found = []
+    for match in IBAN_IN_TEXT.finditer((text or "").upper()):
+        compact = match.group().replace(" ", "")
+        for end in range(len(compact), 14, -1):   # the match may run into the words after it
+            if stdnum_iban.is_valid(compact[:end]):
+                found.append(compact[:end])
+                break
+    return found
+
+
+def check_free_text(text, field, settings=None):
+    """Refuse terms or notes that name a bank account other than the business's own: payment
+    instructions change only through change() above, where the owner confirms and customers
+    are told. Otherwise anybody who can edit a document's terms could redirect its payment."""
+    settings = settings or Settings.get_solo()
+    for found in ibans_in(text):
+        if found != settings.iban:
+            raise Refused("foreign_iban", _l("This text names the bank account %(iban)s, which is not the business's. "
+                                             "Bank details are changed in Settings, Bank details.",
+                                             iban=format_iban(found)), field=field)

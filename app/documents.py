@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from . import money, numbering, snapshot, tokens, verify, webhooks
+from . import bank, money, numbering, snapshot, tokens, verify, webhooks
 from .db import db
 from .links import external_link
 from .mail import recipient_language, send_template
@@ -52,6 +52,8 @@ def save_draft(kind, header, lines, doc=None):
     if doc is not None and not doc.editable:
         raise Refused("not_a_draft", _l("Only drafts can be edited."))
     header = {key: value for key, value in header.items() if key != "number"}
+    for name in ("terms", "notes"):
+        bank.check_free_text(header.get(name), name)
     with db.atomic():
         if doc is None:
             doc = Document.create(kind=kind, **header)

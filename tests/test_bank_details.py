@@ -121,3 +121,34 @@ def test_the_verify_page_of_an_older_invoice_shows_both_accounts_and_the_date(bu
     assert "DE89 3704 0044 0532 0130 00" in page.find(id="verify-iban").text
     warning = page.find(id="verify-bank-changed").text
     assert "ES91 2100 0418 4502 0005 1332" in warning and str(datetime.date.today().year) in warning
+
+
+# --- another account typed into terms or notes ---------------------------------------------------
+
+def test_terms_naming_another_account_are_refused_everywhere(business, staff, client):
+    from app.api.auth import create_token
+    from tests.conftest import Api
+    from tests.factories import make_tax
+    from tests.test_staff_documents import editor_data
+    assert bank.ibans_in("Transfer to ES91 2100 0418 4502 0005 1332 within 30 days") == [OLD]
+    assert bank.ibans_in("Ref. ES12 and PO 2026-11") == []
+    foreign = "Pago por transferencia a DE89 3704 0044 0532 0130 00, gracias."
+    from tests.test_staff_settings import good_data
+    staff.get("/staff/settings/")
+    resp = staff.post("/staff/settings/", good_data(default_terms=foreign))
+    assert resp.status_code == 422 and "DE89 3704" in soup(resp).find(id="e-default_terms").text
+    assert Settings.get_solo().default_terms == ""
+    staff.get("/staff/settings/")
+    assert staff.post("/staff/settings/", good_data(default_terms=f"Transfer to {OLD}.")).status_code == 303
+    contact = make_contact()
+    staff.get("/staff/documents/new/invoice")
+    line = {"description": "Repair", "qty": "1", "price": "100", "tax": str(make_tax().id)}
+    resp = staff.post("/staff/documents/new/invoice", editor_data(contact, lines=[line], terms=foreign))
+    assert resp.status_code == 422 and soup(resp).find(id="e-terms") is not None
+    assert not Document.select().exists()
+    api = Api(client, create_token("ERP")[0])
+    payload = {"kind": "invoice", "contact_id": contact.id, "notes": foreign,
+               "lines": [{"description": "Design", "quantity": 1, "unit_price": 10000}]}
+    resp = api.post("/documents", payload)
+    assert resp.status_code in (409, 422) and resp.get_json()["error"]["code"] == "foreign_iban"
+    assert not Document.select().exists()

@@ -26,7 +26,7 @@ SETTINGS = {
     "order_prefix": "SO",
     "payment_terms_days": 30,
     "quote_validity_days": 30,
-    "default_terms": ("Pago por transferencia a ES91 2100 0418 4502 0005 1332 en un plazo de 30 días, "
+    "default_terms": ("Pago por transferencia a la cuenta indicada en un plazo de 30 días, "
                       "o con tarjeta desde el portal. Garantía de 3 años en herramienta eléctrica "
                       "según la legislación vigente."),
     "quote_to_order": True,

@@ -90,9 +90,13 @@ def _editor_post(kind, doc=None):
     if len(rows) > df.MAX_LINES:
         form.error("lines", _("A document can have at most %(n)d lines.", n=df.MAX_LINES))
     if form.ok and not bad_rows:
-        saved = documents.save_draft(kind, header, [r.parsed for r in rows], doc)
-        flash(_("Draft saved."), "success")
-        return redirect(url_for(".show", doc_id=saved.id), 303)
+        try:
+            saved = documents.save_draft(kind, header, [r.parsed for r in rows], doc)
+        except Refused as refused:   # a rule of the service: shown by its field, nothing saved
+            form.error(refused.field or "lines", refused.message)
+        else:
+            flash(_("Draft saved."), "success")
+            return redirect(url_for(".show", doc_id=saved.id), 303)
     ctx = editor_context(kind, form, rows or df.blank_rows(1), doc)
     return render_template("staff/documents/edit.html", **ctx), 422
 

@@ -93,6 +93,11 @@ def read_settings_form(data, current):
     values["languages"] = ",".join(languages or [])
     if languages and values["default_language"] and values["default_language"] not in languages:
         form.error("default_language", _("The default language must be one of the enabled languages."))
+    if values["default_terms"]:
+        try:
+            bank.check_free_text(values["default_terms"], "default_terms", current)
+        except Refused as refused:
+            form.error("default_terms", refused.message)
     # The minimum is typed in the new currency; if that is invalid, in the current one, so
     # that the amount gets its own message rather than none.
     values["min_partial_amount"] = read_amount(form, "min_partial_amount",

@@ -19,6 +19,7 @@ AREAS = {
     # Both need to look a customer up: accountants invoice them, sales sell to them.
     "staff.contacts": EVERYONE,
     "staff.access": SELLING,            # customers' portal credentials: the people who deal with them
+    "staff.accountant_links": SELLING,  # their accountants' read-only links, a credential too
     # Invoices, quotes and orders share one blueprint: accountants work on invoices, sales on
     # quotes and orders, and each sees the other's documents (a quote becomes an invoice).
     # Recording a payment is money: see ENDPOINTS.

@@ -119,6 +119,10 @@ def world(app):
     hidden = make_product("Hidden", visible=False)
     inactive = make_product("Inactive", active=False)
     hidden_image = ProductImage.create(product=hidden, content_type="image/png", data=b"\x89PNG\r\n\x1a\n")
+    later = now + datetime.timedelta(days=5)
+    b_link = models.AccountantLink.create(contact=b, email="acc@example.com", token_hash="b" * 64, expires_at=later)
+    b_pack = models.YearlyPack.create(contact=b, year=2025, email="b@example.com", status="ready", data=b"PK",
+                                      expires_at=later)
     browser = Browser(app.test_client())
     browser.get("/login")
     assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
@@ -129,6 +133,8 @@ def world(app):
         "payment_id": [paid.id, pending.id, manual.id, unknown],
         "product_id": [in_b_cart.id, hidden.id, inactive.id, unknown],   # of a line of A's cart
         "image_id": [hidden_image.id, unknown],
+        "link_id": [b_link.id, unknown],
+        "pack_id": [b_pack.id, unknown],
         # The catalog is the same for every contact with access: B's cart line is no secret.
         ("catalog.product", "product_id"): [hidden.id, inactive.id, unknown],
     }

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from .db import db
 from .mail import send_template
-from .models import AccountantLink, AccountantUse, Settings, utcnow
+from .models import AccountantLink, AccountantUse, Contact, Settings, utcnow
 from .rules import Refused
 
 MAX_DAYS = 90
@@ -78,7 +78,10 @@ def find(token, now=None):
 
 def load(link_id, now=None):
     """The link behind an accountant's session, if it still opens; else (None or link, state)."""
-    link = AccountantLink.get_or_none(AccountantLink.id == link_id) if isinstance(link_id, int) else None
+    link = None
+    if isinstance(link_id, int):   # the link and its contact in one query: every request asks
+        link = (AccountantLink.select(AccountantLink, Contact).join(Contact)
+                .where(AccountantLink.id == link_id).first())
     if link is None:
         return None, "unknown"
     return link, state(link, now)

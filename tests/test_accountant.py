@@ -297,3 +297,20 @@ def test_opening_a_link_signs_a_person_out_of_that_browser(app, auth, world):
     listing = person.get("/invoices").get_data(as_text=True)
     assert "F-2026-0001" in listing and "F-2026-0999" not in listing
     assert person.get("/account/").status_code == 403
+
+
+def test_the_accountants_pages_stay_within_the_portals_query_budget_plus_the_door(app, world, caplog):
+    """The door costs two statements a request (the link with its contact, the use's insert):
+    never a query per document or per use."""
+    from tests.test_query_budget import BUDGET, queries
+    token, _link = direct_link(app, world["a"])
+    accountant = open_link(app, token)
+    for i in range(30):
+        make_document(world["a"], number=f"F-2026-1{i:03d}")
+    for url in ("/accountant/", "/invoices", f"/documents/{world['invoice'].id}",
+                f"/documents/{world['invoice'].id}/print"):
+        found = queries(accountant, caplog, url)
+        assert len(found) <= BUDGET + DOOR, (url, found)
+
+
+DOOR = 2

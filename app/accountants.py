@@ -16,7 +16,7 @@ from peewee import JOIN, fn
 from flask_babel import lazy_gettext as _l
 
 from .db import db
-from .mail import send_template
+from .mail import recipient_language, send_template
 from .models import AccountantLink, AccountantUse, Contact, Settings, utcnow
 from .rules import Refused
 
@@ -46,7 +46,8 @@ def create(person, email, days=DEFAULT_DAYS, label="", language=None, now=None):
         link = AccountantLink.create(contact=person.contact_id, person=person, email=email, label=label[:80],
                                      token_hash=_hash(token), created_at=now,
                                      expires_at=now + datetime.timedelta(days=days))
-        send_template(email, "accountant_link", language or Settings.get_solo().default_language,
+        # In the person's language: the accountant most likely reads it too (a person may choose).
+        send_template(email, "accountant_link", language or recipient_language(person),
                       person_name=person.name, contact_name=person.contact.name,
                       business_name=Settings.get_solo().name, token=token, expires_at=link.expires_at,
                       label=link.label)

@@ -281,6 +281,13 @@ def test_every_use_is_logged_and_shown_to_the_person_and_to_staff(app, auth, out
     assert staff.post(f"/staff/contacts/{world['a'].id}/accountant-links/{other_link.id}/revoke").status_code == 404
 
 
+def test_the_accountants_start_page_does_not_exist_for_a_person(app, auth, world):
+    person = auth.login_new_person(world["a"])
+    assert person.get("/accountant/").status_code == 404
+    assert person.post("/accountant/leave").status_code == 404
+    assert person.get("/invoices").status_code == 200   # and the person's own session is untouched
+
+
 def test_leaving_ends_the_read_only_session(app, world):
     token, _link = direct_link(app, world["a"])
     accountant = open_link(app, token)

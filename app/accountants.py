@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from .db import db
 from .mail import recipient_language, send_template
-from .models import AccountantLink, AccountantUse, Contact, Settings, utcnow
+from .models import AccountantLink, AccountantUse, Activity, Contact, Settings, utcnow
 from .rules import Refused
 
 MAX_DAYS = 90
@@ -46,6 +46,7 @@ def create(person, email, days=DEFAULT_DAYS, label="", language=None, now=None):
         link = AccountantLink.create(contact=person.contact_id, person=person, email=email, label=label[:80],
                                      token_hash=_hash(token), created_at=now,
                                      expires_at=now + datetime.timedelta(days=days))
+        Activity.record("accountant_link_given", person=person, contact=person.contact_id, detail=email[:400])
         # In the person's language: the accountant most likely reads it too (a person may choose).
         send_template(email, "accountant_link", language or recipient_language(person),
                       person_name=person.name, contact_name=person.contact.name,
@@ -88,10 +89,16 @@ def load(link_id, now=None):
     return link, state(link, now)
 
 
-def revoke(link, staff=None):
-    """Revoke the link (the next request through it is refused); True if this call did."""
-    return bool(AccountantLink.update(revoked_at=utcnow(), revoked_by_staff=staff)
-                .where((AccountantLink.id == link.id) & AccountantLink.revoked_at.is_null()).execute())
+def revoke(link, staff=None, person=None):
+    """Revoke the link (the next request through it is refused); True if this call did. The
+    contact's activity says who did."""
+    with db.atomic():
+        done = bool(AccountantLink.update(revoked_at=utcnow(), revoked_by_staff=staff)
+                    .where((AccountantLink.id == link.id) & AccountantLink.revoked_at.is_null()).execute())
+        if done:
+            Activity.record("accountant_link_revoked", contact=link.contact_id, staff=staff, person=person,
+                            detail=link.email[:400])
+    return done
 
 
 def for_contact(contact, link_id):

@@ -10,7 +10,8 @@ import pytest
 from werkzeug.routing import AnyConverter, IntegerConverter
 
 from app import accountants
-from app.models import AccountantLink, AccountantUse, CartItem, Comment, Document, Payment, QuoteDecision, utcnow
+from app.models import (AccountantLink, AccountantUse, Activity, CartItem, Comment, Document, Payment, QuoteDecision,
+                        utcnow)
 from app.views.accountant import ALLOWED
 from tests.conftest import Browser, soup
 from tests.factories import make_contact, make_document, make_person, make_product, settings
@@ -208,6 +209,8 @@ def test_a_revoked_link_is_refused_at_once(app, auth, outbox, world):
     link = AccountantLink.get()
     resp = person.post(f"/account/accountants/{link.id}/revoke")
     assert resp.status_code == 303
+    assert [(a.action, a.detail) for a in Activity.select().where(Activity.action.startswith("accountant_"))
+            .order_by(Activity.id)] == [("accountant_link_given", ACCOUNTANT), ("accountant_link_revoked", ACCOUNTANT)]
     refused = accountant.get("/invoices")
     assert refused.status_code == 410 and "revoked" in refused.get_data(as_text=True)
     again = Browser(app.test_client()).get(f"/accountant/open/{token}")

@@ -55,6 +55,6 @@ def revoke(link_id):
     link = accountants.for_contact(g.contact, link_id)
     if link is None:
         abort(404)
-    accountants.revoke(link)
+    accountants.revoke(link, person=g.person)
     flash(_("The link for %(email)s no longer works.", email=link.email), "success")
     return redirect(url_for("profile.index") + "#accountants", 303)

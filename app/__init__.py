@@ -64,6 +64,10 @@ def create_app(test_config=None):
     from .views import health, payment_webhooks, payments, verify
     for blueprint in (payments.bp, payment_webhooks.bp, health.bp, verify.bp):
         app.register_blueprint(blueprint)
+    from .views import accountant, accountants, packs
+    for blueprint in (accountant.door, accountant.bp, accountants.bp, packs.bp):
+        app.register_blueprint(blueprint)
+    accountant.init_app(app)   # after auth: the accountant's check sees who is signed in
     staff.register(app)
     from . import api
     api.init_app(app)   # /api/v1 (exempt from CSRF: bearer tokens)
@@ -81,6 +85,8 @@ def _job_handlers(app):
     mail.attachment_maker("statement", statement.mail_attachment)
     jobs.handler("mail", redact=mail.redact)(mail.deliver)
     jobs.handler(webhooks.JOB_KIND)(webhooks.deliver)
+    from . import yearly_pack
+    jobs.handler(yearly_pack.JOB_KIND)(yearly_pack.run)
 
 
 def _per_request_connection(app):

@@ -64,6 +64,7 @@ class Settings(BaseModel):
     iban = CharField(max_length=34, default="")
     bic = CharField(max_length=11, default="")
     bank_changed_at = DateTimeField(null=True)   # the notice to customers lasts 60 days from here
+    accountant_links_enabled = BooleanField(default=True)   # people may give their accountant a read-only link
 
     @classmethod
     def get_solo(cls):
@@ -317,6 +318,59 @@ class AccessLink(BaseModel):
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)
     created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+
+
+class AccountantLink(BaseModel):
+    """A read-only door to one contact's documents that a person gives their accountant
+    (app/accountants.py): used any number of times until it expires or is revoked. Only the
+    token's hash is stored."""
+    contact = ForeignKeyField(Contact, backref="accountant_links", on_delete="CASCADE")
+    person = ForeignKeyField(Person, null=True, on_delete="SET NULL")   # who gave it
+    email = CharField(max_length=254)
+    label = CharField(max_length=80, default="")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    revoked_at = DateTimeField(null=True)
+    revoked_by_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("contact", "created_at"), False),)
+
+
+class AccountantUse(BaseModel):
+    """One request made through an accountant link: when, from where, what."""
+    link = ForeignKeyField(AccountantLink, backref="uses", on_delete="CASCADE")
+    at = DateTimeField(default=utcnow)
+    ip = CharField(max_length=45, default="")
+    method = CharField(max_length=8, default="GET")
+    path = CharField(max_length=300, default="")
+    status = IntegerField(default=200)
+
+    class Meta:
+        indexes = ((("link", "at"), False),)
+
+
+class YearlyPack(BaseModel):
+    """A ZIP of one contact's invoices and credit notes of a year (app/yearly_pack.py), built by
+    a job, kept in the database (every app server sees it) until it expires."""
+    contact = ForeignKeyField(Contact, backref="yearly_packs", on_delete="CASCADE")
+    year = IntegerField()
+    email = CharField(max_length=254)                 # where the link is mailed
+    language = CharField(max_length=5, default="")
+    person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    link = ForeignKeyField(AccountantLink, null=True, on_delete="SET NULL")
+    status = CharField(max_length=8, default="queued",
+                       constraints=[Check("status IN ('queued', 'ready', 'failed')")])
+    created_at = DateTimeField(default=utcnow)
+    ready_at = DateTimeField(null=True)
+    expires_at = DateTimeField()
+    files = IntegerField(default=0)
+    size = IntegerField(default=0)
+    data = BlobField(null=True)
+
+    class Meta:
+        indexes = ((("contact", "created_at"), False),)
 
 
 # --- catalog --------------------------------------------------------------------------------
@@ -1555,5 +1609,6 @@ MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLi
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
           WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion,
-          Refund, Heartbeat, StaffSession, StaffLink, StaffRecoveryCode, ContactFigure]
+          Refund, Heartbeat, StaffSession, StaffLink, StaffRecoveryCode, ContactFigure,
+          AccountantLink, AccountantUse, YearlyPack]
 

@@ -74,7 +74,7 @@ def test_the_classification_is_the_expected_one(app):
     assert public == {"auth.login", "auth.login_submit", "auth.logout", "auth.link_request",
                       "auth.link_request_submit", "auth.access", "auth.access_confirm", "auth.reset",
                       "auth.reset_submit", "logo", "payment_webhooks.receive", "health.healthz", "health.readyz",
-                      "verify.show"}
+                      "verify.show", "accountant_door.open", "accountant_door.open_confirm"}
 
 
 def test_every_url_behind_the_factory_asks_for_a_sign_in(app, client):
@@ -119,6 +119,10 @@ def world(app):
     hidden = make_product("Hidden", visible=False)
     inactive = make_product("Inactive", active=False)
     hidden_image = ProductImage.create(product=hidden, content_type="image/png", data=b"\x89PNG\r\n\x1a\n")
+    later = now + datetime.timedelta(days=5)
+    b_link = models.AccountantLink.create(contact=b, email="acc@example.com", token_hash="b" * 64, expires_at=later)
+    b_pack = models.YearlyPack.create(contact=b, year=2025, email="b@example.com", status="ready", data=b"PK",
+                                      expires_at=later)
     browser = Browser(app.test_client())
     browser.get("/login")
     assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
@@ -129,6 +133,8 @@ def world(app):
         "payment_id": [paid.id, pending.id, manual.id, unknown],
         "product_id": [in_b_cart.id, hidden.id, inactive.id, unknown],   # of a line of A's cart
         "image_id": [hidden_image.id, unknown],
+        "link_id": [b_link.id, unknown],
+        "pack_id": [b_pack.id, unknown],
         # The catalog is the same for every contact with access: B's cart line is no secret.
         ("catalog.product", "product_id"): [hidden.id, inactive.id, unknown],
     }

@@ -20,7 +20,13 @@ VIEW_WINDOW = datetime.timedelta(minutes=10)
 
 def viewed_document(contact, person, doc_id, action="viewed"):
     """The contact's document (or 404), its view or download logged for staff at most once per
-    person and document per 10 minutes; whether it was is read with the document, in one query."""
+    person and document per 10 minutes; whether it was is read with the document, in one query.
+    An accountant's read-only session (person None) is logged as its link's uses instead."""
+    if person is None:
+        doc = Document.for_contact(contact, doc_id)
+        if doc is None:
+            abort(404)
+        return doc
     doc = Document.for_contact_seen(contact, doc_id, person, action, utcnow() - VIEW_WINDOW)
     if doc is None:
         abort(404)

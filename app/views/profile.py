@@ -9,6 +9,7 @@ from ..web.forms import Form
 from ..models import Activity, Person, Settings
 from ..passwords import hash_password, verify_password
 from . import portal_blueprint
+from .accountants import section_context
 from .passwords import new_password_errors
 
 bp = portal_blueprint("profile", __name__, url_prefix="/account")
@@ -31,7 +32,7 @@ def _menu_languages():
 def index():
     """The profile page: what the menu offers, for phones and for browsers without JavaScript."""
     return render_template("profile/index.html", languages=language_choices(),
-                           form=Form(values={"language": g.person.language}))
+                           form=Form(values={"language": g.person.language}), **section_context(g.contact))
 
 
 @bp.get("/password")
@@ -77,7 +78,8 @@ def language():
     codes = [code for code, _name in language_choices()]
     code = form.choice("language", codes)
     if not form.ok:
-        return render_template("profile/index.html", languages=language_choices(), form=form), 422
+        return render_template("profile/index.html", languages=language_choices(), form=form,
+                               **section_context(g.contact)), 422
     Person.update(language=code).where(Person.id == g.person.id).execute()
     with force_locale(code):
         flash(_("Language saved."), "success")

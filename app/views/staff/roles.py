@@ -21,6 +21,7 @@ AREAS = {
     # A customer's account as a whole: whoever deals with the customer reads it and mails it.
     "staff.statements": EVERYONE,
     "staff.access": SELLING,            # customers' portal credentials: the people who deal with them
+    "staff.accountant_links": SELLING,  # their accountants' read-only links, a credential too
     # Invoices, quotes and orders share one blueprint: accountants work on invoices, sales on
     # quotes and orders, and each sees the other's documents (a quote becomes an invoice).
     # Recording a payment is money: see ENDPOINTS.

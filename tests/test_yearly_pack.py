@@ -10,11 +10,11 @@ from decimal import Decimal
 
 import pytest
 
-from app import accountants, yearly_pack
+from app import accountants, einvoice, statement, yearly_pack
 from app.models import CREDIT_NOTE, INVOICE, Document, YearlyPack, utcnow
 from app.money import to_decimal
 from tests.conftest import Browser
-from tests.factories import make_contact, make_document, make_person
+from tests.factories import make_contact, make_document, make_person, settings
 from tests.smtp import smtp_server  # noqa: F401
 
 YEAR = datetime.date.today().year - 1
@@ -113,6 +113,24 @@ def test_the_person_gets_a_zip_of_the_years_documents_and_an_index_that_adds_up(
              if name not in ("Number", "Kind", "Date", "Currency", "Net", "Total", "Paid")}
     assert taxes == {k: v for k, v in expected.items() if k not in ("net", "total", "paid")}
     assert taxes["IRPF -15%"] < 0 and Decimal(body[2][column["Total"]]) < 0
+    # The statement of the same year agrees: invoiced less credited is the index's total.
+    year = statement.Period(datetime.date(YEAR, 1, 1), datetime.date(YEAR, 12, 31))
+    [section] = statement.build(contact, year, today=datetime.date(YEAR, 12, 31)).sections
+    assert got["Total"] == to_decimal(section.invoiced - section.credited, section.currency)
+
+
+def test_the_pack_carries_each_e_invoice_beside_its_pdf(app, auth, outbox, year_docs):
+    settings(country="ES", tax_id="B98123458")
+    contact, docs = year_docs
+    person = auth.login_new_person(contact)
+    person.get("/account/")
+    person.post("/packs/", {"year": str(YEAR)})
+    archive = zipfile.ZipFile(io.BytesIO(person.get(_fetch_pack(outbox, person.person.email)).data))
+    xml = archive.read(f"F-{YEAR}-0001.xml")
+    with app.app_context():
+        assert xml == einvoice.xml(Document.get_by_id(docs[0].id))
+    names = archive.namelist()
+    assert sorted(n[:-4] for n in names if n.endswith(".xml")) == sorted(n[:-4] for n in names if n.endswith(".pdf"))
 
 
 def test_the_accountant_prepares_the_pack_and_the_download_keeps_the_scope(app, auth, outbox, year_docs):

@@ -1,6 +1,6 @@
 """The yearly pack (issue 19): a ZIP of one contact's issued invoices and credit notes of a year,
-each as its PDF and its e-invoice XML (when it has one), with `index.csv` (number, kind, date, currency, net, one column per tax name and
-rate, total, paid), for the person or their accountant.
+each as its PDF and its e-invoice XML (when it has one), with `index.csv` (number, kind, date,
+currency, net, one column per tax name and rate, total, paid), for the person or their accountant.
 
 Asking for it writes a YearlyPack row and queues a job; the job renders the PDFs (through the
 PDF cache), keeps the ZIP in the row (the database: every app server and worker sees it) and

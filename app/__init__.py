@@ -76,10 +76,12 @@ def create_app(test_config=None):
 def _job_handlers(app):
     """Every kind of job and the function that runs it, in one place (the worker builds the
     app too, so it knows them all)."""
-    from . import mail, webhooks
+    from . import mail, reminders, webhooks
     mail.init_app(app)
     jobs.handler("mail", redact=mail.redact)(mail.deliver)
     jobs.handler(webhooks.JOB_KIND)(webhooks.deliver)
+    jobs.handler(reminders.JOB_KIND)(reminders.run_job)
+    jobs.on_sweep(reminders.tick)
 
 
 def _per_request_connection(app):

@@ -40,6 +40,8 @@ AREAS = {
     "staff.api_tokens": OWNERS,
     "staff.webhooks": OWNERS,
     "staff.team": OWNERS,
+    # Reminding customers of what they owe is money; the schedule is a setting (ENDPOINTS).
+    "staff.reminders": MONEY,
 }
 
 # Views that belong to another area than the rest of their blueprint.
@@ -48,6 +50,7 @@ ENDPOINTS = {
     "staff.gateways.payment_list": MONEY,
     "staff.gateways.payment": MONEY,
     "staff.gateways.resolve": MONEY,
+    "staff.reminders.save_settings": OWNERS,
 }
 
 

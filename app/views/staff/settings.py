@@ -106,13 +106,13 @@ def settings_form_values(settings):
     return values
 
 
-def settings_page(settings, form=None, logo_form=None, status=200):
+def settings_page(settings, form=None, logo_form=None, status=200, **extra):
     """The settings page: the main form and, beside it, the logo's own upload form (kept
     apart so a file never has to be chosen again because another field was wrong)."""
     return render_template("staff/settings/edit.html", settings=settings,
                            form=form or Form(values=settings_form_values(settings)),
                            logo_form=logo_form or Form(), has_logo=bool(settings.logo_hash),
-                           logo_types=", ".join(LOGO_TYPES.values())), status
+                           logo_types=", ".join(LOGO_TYPES.values()), **extra), status
 
 
 @bp.get("/")

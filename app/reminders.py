@@ -24,11 +24,13 @@ second's insert fails, its transaction rolls back, and nothing of it is sent.
 Staff may send a reminder now (`send_now`): a `manual` row that uses up no step of the schedule.
 """
 import datetime
+import logging
 import re
 import zoneinfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from peewee import IntegrityError
 
 from . import jobs, serializers, tokens, webhooks
@@ -44,6 +46,7 @@ MAX_STEPS = 8
 SEND_HOUR = 9                      # local time from which the day's reminders go
 JOB_KIND = "reminders.send"
 FIELD = "reminder_steps"
+log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"[+-]?\d{1,4}")
 
 
@@ -101,8 +104,8 @@ def describe_step(step):
     if step == 0:
         return _l("on the due date")
     if step < 0:
-        return _l("%(n)d days before the due date", n=-step)
-    return _l("%(n)d days after the due date", n=step)
+        return _ln("%(num)d day before the due date", "%(num)d days before the due date", -step)
+    return _ln("%(num)d day after the due date", "%(num)d days after the due date", step)
 
 
 # --- when ------------------------------------------------------------------------------------
@@ -119,9 +122,11 @@ def tick(now=None):
     claim is one conditional UPDATE (settings.reminders_run_on moves to today): of several
     workers, one sees a row count of 1 and queues the job, in the same transaction."""
     local = local_now(now)
-    if local.hour < SEND_HOUR or not Settings.get_solo().reminders_enabled:
-        return None
+    settings = Settings.get_solo()
     today = local.date()
+    if local.hour < SEND_HOUR or not settings.reminders_enabled or (
+            settings.reminders_run_on is not None and settings.reminders_run_on >= today):
+        return None   # the common case, every minute: one read of the business row, no write
     with db.atomic():
         won = (Settings.update(reminders_run_on=today)
                .where((Settings.id == 1) & (Settings.reminders_run_on.is_null() | (Settings.reminders_run_on < today)))
@@ -211,14 +216,22 @@ def send_due(today=None, now=None):
     now = now or utcnow()
     today = today or local_now(now).date()
     steps = schedule(settings)
-    sent = []
+    sent, failed = [], []
     for contact_id in due_contacts(today, steps):
         try:
             mail = _send_scheduled(contact_id, today, now, steps, settings)
         except IntegrityError:
             continue   # another worker sent this contact's reminder (or this step) first
+        except Exception:
+            # One contact's trouble (a person's address the mailer refuses) must not keep the
+            # others from their reminders; the job fails at the end and retries the rest.
+            log.exception("payment reminder for contact %s failed", contact_id)
+            failed.append(contact_id)
+            continue
         if mail is not None:
             sent.append(mail)
+    if failed:
+        raise RuntimeError(f"payment reminders failed for contacts {failed[:20]}; the others were sent")
     return sent
 
 

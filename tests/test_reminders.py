@@ -290,10 +290,10 @@ def test_staff_send_a_reminder_now_without_using_a_step(app, staff, outbox, cust
         (doc.id, "manual", None), (old.id, "listed", None)]
 
     page = staff.get(f"/staff/documents/{doc.id}")
-    [row] = soup(page).select("#reminders tbody tr")
-    assert "Sent now by Staff Member" in row.get_text() and "ana@ruiz.example, luis@ruiz.example" in row.get_text()
+    [row] = soup(page).select("#reminders .reminder-entry")
+    assert "Sent now by Staff Member" in row.get_text() and "to ana@ruiz.example, luis@ruiz.example" in row.get_text()
     page = staff.get(f"/staff/contacts/{contact.id}")
-    [row] = soup(page).select("#contact-reminders tbody tr")
+    [row] = soup(page).select("#contact-reminders .reminder-entry")
     assert "F-1" in row.get_text() and "F-2" in row.get_text() and "Sent now by" in row.get_text()
 
     # The scheduled step of F-2 still goes (the manual one used none), on a later day.
@@ -371,3 +371,20 @@ def test_the_reminder_sent_webhook_is_delivered_signed_once_per_invoice(app, cli
     assert by_doc[a.id]["days_overdue"] == -3 and by_doc[b.id]["days_overdue"] == 18
     assert by_doc[a.id]["recipients"] == ["ana@ruiz.example", "luis@ruiz.example"]
     assert by_doc[a.id]["amount_due"] == 10000 and by_doc[a.id]["day"] == "2026-03-28"
+
+
+def test_one_contact_in_trouble_does_not_hold_back_the_others(app, outbox, customer):
+    contact, _ana, _luis = customer
+    broken = make_contact(name="Broken")
+    bad = make_person(broken, email="not an address")   # written around the forms' checks
+    invoice(broken, "F-9", D(2026, 3, 1), D(2026, 3, 10))
+    invoice(contact, "F-1", D(2026, 3, 1), D(2026, 3, 10))
+    count = len(outbox())
+    with pytest.raises(RuntimeError, match="contacts"):
+        run(app, D(2026, 3, 17))
+    assert len(outbox()) == count + 2                      # Ruiz's two people got theirs
+    assert not ReminderMail.select().where(ReminderMail.contact == broken.id).exists()   # all rolled back
+    bad.email = "bad@broken.example"
+    bad.save()
+    assert len(run(app, D(2026, 3, 17))) == 1              # the retry sends only what is missing
+    assert len(outbox()) == count + 3

@@ -31,13 +31,13 @@ import zoneinfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError
 
 from . import jobs, serializers, tokens, webhooks
 from .db import db
 from .links import external_link
 from .mail import recipient_language, send_template
-from .models import (INVOICE, Contact, Document, Person, Reminder, ReminderMail, Settings, utcnow)
+from .models import (INVOICE, Contact, Document, Person, Reminder, ReminderMail, Settings, StaffUser, utcnow)
 from .rules import Refused
 
 DEFAULT_STEPS = (-3, 0, 7, 21)
@@ -333,13 +333,15 @@ def reminder_data(row, mail):
 
 def of_document(doc):
     """The reminders that named this invoice, newest first, with their mail."""
-    return list(Reminder.select(Reminder, ReminderMail).join(ReminderMail)
-                .where(Reminder.document == doc).order_by(ReminderMail.created_at.desc(), Reminder.id.desc()))
+    return list(Reminder.select(Reminder, ReminderMail, StaffUser).join(ReminderMail)
+                .join(StaffUser, JOIN.LEFT_OUTER).where(Reminder.document == doc)
+                .order_by(ReminderMail.created_at.desc(), Reminder.id.desc()))
 
 
 def of_contact(contact, limit=20):
     """The contact's latest reminder mails, newest first, each with its invoices (`listed`)."""
-    mails = list(ReminderMail.select().where(ReminderMail.contact == contact)
+    mails = list(ReminderMail.select(ReminderMail, StaffUser).join(StaffUser, JOIN.LEFT_OUTER)
+                 .where(ReminderMail.contact == contact)
                  .order_by(ReminderMail.created_at.desc(), ReminderMail.id.desc()).limit(limit))
     by_mail = {}
     if mails:

@@ -15,9 +15,9 @@ from peewee import IntegrityError
 from app import credit_notes, documents, jobs, reminders, webhooks
 from app.db import db
 from app.models import Contact, Document, Job, Reminder, ReminderMail, Settings, WebhookEndpoint
-from app.rules import SYSTEM, Refused
+from app.rules import SYSTEM, By, Refused
 from tests.conftest import Browser, soup
-from tests.factories import PASSWORD, make_contact, make_document, make_person, settings
+from tests.factories import PASSWORD, make_contact, make_document, make_person, make_staff, settings
 from tests.test_api_webhooks import assert_described
 from tests.webhook_receiver import assert_signed
 
@@ -408,3 +408,21 @@ def test_a_worker_late_to_a_step_queues_no_mail(app, customer):
                              Settings.get_solo(), auto=True)
         assert Job.select().count() == jobs_before
     assert ReminderMail.select().count() == 1
+
+
+
+def test_the_staff_lists_read_a_fixed_number_of_queries(app, staff, customer, caplog):
+    """Each reminder shows who sent it: read with the reminders, not once per row."""
+    from tests.test_query_budget import queries
+    contact, _ana, _luis = customer
+    doc = invoice(contact, "F-1", D(2026, 1, 1), D(2026, 1, 10))
+    paths = (f"/staff/documents/{doc.id}", f"/staff/contacts/{contact.id}")
+
+    def send(day):
+        with app.app_context():
+            reminders.send_now(Document.get_by_id(doc.id), By(staff=make_staff()), today=D(2026, 2, day))
+    send(1)
+    first = {path: len(queries(staff, caplog, path)) for path in paths}
+    for day in range(2, 6):
+        send(day)
+    assert {path: len(queries(staff, caplog, path)) for path in paths} == first

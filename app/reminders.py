@@ -314,7 +314,9 @@ def _mail_person(person, contact, docs, today, settings):
         link, expires_at = external_link("auth.access", token=token, next=path), row.expires_at
     invoices = [{"number": d.number, "amount_due": d.amount_due, "currency": d.currency, "due_date": d.due_date,
                  "days": (today - d.due_date).days,
-                 "link": external_link("documents.show", doc_id=d.id) + "#pay" if person.password_hash else None}
+                 # Each invoice its own link when there are several (the main link opens the first).
+                 "link": external_link("documents.show", doc_id=d.id) + "#pay"
+                 if person.password_hash and len(docs) > 1 else None}
                 for d in docs]
     send_template(person.email, "payment_reminder", recipient_language(person, contact), person=person,
                   business=settings, invoices=invoices, link=link, link_expires_at=expires_at)

@@ -57,12 +57,12 @@ def create_app(test_config=None):
     _job_handlers(app)
 
     from .views import auth as auth_views, comments, documents, pdf, portal, profile, quotes, staff
-    from .views import cart, catalog, checkout
+    from .views import cart, catalog, checkout, payment_history, statement
     for blueprint in (auth_views.bp, portal.bp, documents.bp, pdf.bp, profile.bp, comments.bp, quotes.bp,
-                      catalog.bp, cart.bp, checkout.bp):
+                      catalog.bp, cart.bp, checkout.bp, statement.bp, payment_history.bp):
         app.register_blueprint(blueprint)
-    from .views import health, payment_webhooks, payments
-    for blueprint in (payments.bp, payment_webhooks.bp, health.bp):
+    from .views import health, payment_webhooks, payments, verify
+    for blueprint in (payments.bp, payment_webhooks.bp, health.bp, verify.bp):
         app.register_blueprint(blueprint)
     staff.register(app)
     from . import api
@@ -76,8 +76,9 @@ def create_app(test_config=None):
 def _job_handlers(app):
     """Every kind of job and the function that runs it, in one place (the worker builds the
     app too, so it knows them all)."""
-    from . import mail, reminders, webhooks
+    from . import mail, reminders, statement, webhooks
     mail.init_app(app)
+    mail.attachment_maker("statement", statement.mail_attachment)
     jobs.handler("mail", redact=mail.redact)(mail.deliver)
     jobs.handler(webhooks.JOB_KIND)(webhooks.deliver)
     jobs.handler(reminders.JOB_KIND)(reminders.run_job)

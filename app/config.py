@@ -106,6 +106,8 @@ def from_env(instance_path):
         "STAFF_LOGIN_LIMIT_IP": env("STAFF_LOGIN_LIMIT_IP", "20 per 5 minutes"),
         "STAFF_LOGIN_LIMIT_ACCOUNT": env("STAFF_LOGIN_LIMIT_ACCOUNT", "50 per hour"),
         "STAFF_TOTP_LIMIT": env("STAFF_TOTP_LIMIT", "5 per 5 minutes"),
+        # The public verify page: plenty for people scanning invoices, too few to guess codes.
+        "VERIFY_LIMIT": env("VERIFY_LIMIT", "30 per minute;300 per day"),
         "STAFF_IDLE_MINUTES": int(env("STAFF_IDLE_MINUTES", "60")),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         # The REST API and outgoing webhooks. Webhooks to private, loopback or link-local

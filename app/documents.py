@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from . import money, numbering, snapshot, tokens, webhooks
+from . import money, numbering, snapshot, tokens, verify, webhooks
 from .db import db
 from .links import external_link
 from .mail import recipient_language, send_template
@@ -150,6 +150,8 @@ def _give_number(doc):
     today = datetime.date.today()
     shift = today - doc.issue_date
     changes = {"number": numbering.take(doc.kind, today), "issue_date": today}
+    if doc.kind in verify.KINDS:
+        changes["verify_code"] = verify.new_code()
     if doc.due_date:
         changes["due_date"] = doc.due_date + shift
     if doc.valid_until:

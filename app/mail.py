@@ -77,13 +77,39 @@ def render_mail(template_base, language, **context):
     return {"subject": subject, "text": text, "html": html}
 
 
-def send_template(to, template_base, language, reply_to=None, **context):
+def send_template(to, template_base, language, reply_to=None, attachments=(), **context):
     """Queue a mail that its job renders in `language` just before sending; returns the Job.
-    Rows in `context` travel as references, every other value as it is now (module docstring)."""
+    Rows in `context` travel as references, every other value as it is now (module docstring).
+    `attachments`: [(kind, {args})], each made when the mail is sent by the maker registered for
+    its kind (attachment_maker), so the job row keeps how to make the file, never its bytes."""
     # A misspelt template fails here, in the caller's tests, not in the worker hours later.
     current_app.jinja_env.get_template(f"mail/{template_base}.txt")
-    return _enqueue(to, reply_to, {"template": template_base, "language": language,
-                                   "context": {name: _pack(value, name) for name, value in context.items()}})
+    content = {"template": template_base, "language": language,
+               "context": {name: _pack(value, name) for name, value in context.items()}}
+    if attachments:
+        for kind, _args in attachments:
+            if kind not in _MAKERS:
+                raise ValueError(f"no attachment maker for {kind!r}")
+        content["attachments"] = [{"kind": kind, "args": _pack(args, "attachments")} for kind, args in attachments]
+    return _enqueue(to, reply_to, content)
+
+
+# What makes each kind of attachment: maker(**args) -> (file name, content type, bytes).
+_MAKERS = {}
+
+
+def attachment_maker(kind, maker):
+    """Register how an attachment of `kind` is made when its mail is sent (app/__init__.py)."""
+    _MAKERS[kind] = maker
+
+
+def _attach(msg, spec):
+    maker = _MAKERS.get(spec.get("kind"))
+    if maker is None:
+        raise jobs.PermanentError(f"this mail asks for an unknown kind of attachment: {spec.get('kind')}")
+    name, content_type, data = maker(**_restore(spec.get("args") or {}, {}))
+    maintype, _, subtype = content_type.partition("/")
+    msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
 
 
 def send_mail(to, subject, text, html=None, reply_to=None):
@@ -237,6 +263,8 @@ def build_message(job):
     msg.set_content(content["text"])
     if content.get("html"):
         msg.add_alternative(content["html"], subtype="html")
+    for spec in data.get("attachments") or ():
+        _attach(msg, spec)
     return msg
 
 

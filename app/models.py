@@ -59,6 +59,11 @@ class Settings(BaseModel):
     access_link_hours = IntegerField(default=48)
     link_session_hours = IntegerField(default=12)
     staff_require_totp = BooleanField(default=False)   # every staff user signs in with a second factor
+    # ISO 3166-1 alpha-2, and the account customers pay transfers to (0014; e-invoices need them)
+    country = CharField(max_length=2, default="")
+    iban = CharField(max_length=34, default="")
+    bic = CharField(max_length=11, default="")
+    bank_changed_at = DateTimeField(null=True)   # the notice to customers lasts 60 days from here
     # Payment reminders (app/reminders.py): the switch, the days from the due date, and the last
     # day whose run was queued (the daily claim: one run a day, whichever worker gets there).
     reminders_enabled = BooleanField(default=False)
@@ -238,6 +243,7 @@ class Contact(BaseModel):
     phone = CharField(max_length=40, default="")
     billing_address = TextField(default="")
     shipping_address = TextField(default="")
+    country = CharField(max_length=2, default="")           # ISO 3166-1 alpha-2; empty: the business's
     language = CharField(max_length=5, default="")          # empty: the business default
     currency = CharField(max_length=3, default="")          # empty: the business default
     gateways = CharField(max_length=60, default="")         # comma list from GATEWAYS
@@ -641,6 +647,8 @@ class Document(BaseModel):
     checkout_key = CharField(max_length=80, null=True, unique=True)
     # What the document showed when issued (app/snapshot.py): JSON, never changed afterwards.
     snapshot = TextField(null=True)
+    # The public "verify this invoice" page's code (0014): 128 random bits, given when first needed.
+    verify_code = CharField(max_length=32, null=True, unique=True)
 
     class Meta:
         indexes = (

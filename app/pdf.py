@@ -31,7 +31,8 @@ from markupsafe import Markup
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CSS_PATH = os.path.join(ROOT, "static", "css", "pdf.css")
-TEMPLATES = ("pdf/document.html", "partials/_doc_sheet.html", "partials/_doc_totals.html")
+TEMPLATES = ("pdf/document.html", "partials/_doc_sheet.html", "partials/_doc_totals.html",
+             "partials/_sheet_business.html", "partials/_sheet_verify.html")
 # The only URLs the renderer may load: a private scheme no browser or server speaks.
 BASE_URL = "portal-pdf:/"
 LOGO_URL = "portal-pdf:/logo"
@@ -78,24 +79,33 @@ def _weasy():
     return weasyprint, _shared
 
 
-def _renderer_fingerprint(language):
+def _renderer_fingerprint(language, templates=TEMPLATES):
     """A hash of what turns a document into bytes in `language`: the stylesheet, the templates,
     the compiled translations and WeasyPrint's version. A deploy that changes any renders anew."""
-    if language not in _shared.setdefault("fingerprints", {}):
+    key = language if templates == TEMPLATES else (language, templates)
+    if key not in _shared.setdefault("fingerprints", {}):
         h = hashlib.sha256(importlib.metadata.version("weasyprint").encode())
         with open(CSS_PATH, "rb") as f:
             h.update(f.read())
         env = current_app.jinja_env
-        for name in TEMPLATES:
+        for name in templates:
             h.update(env.loader.get_source(env, name)[0].encode())
+        with open(os.path.join(ROOT, "app", "einvoice.py"), "rb") as f:   # the XML a PDF carries
+            h.update(f.read())
         for folder in current_app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"):
             try:
                 with open(os.path.join(folder, language, "LC_MESSAGES", "messages.mo"), "rb") as f:
                     h.update(f.read())
             except FileNotFoundError:
                 pass
-        _shared["fingerprints"][language] = h.hexdigest()
-    return _shared["fingerprints"][language]
+        _shared["fingerprints"][key] = h.hexdigest()
+    return _shared["fingerprints"][key]
+
+
+def renderer_fingerprint(language, templates):
+    """The renderer's fingerprint for other sheets than documents' (the statement of account):
+    the same stylesheet, translations and WeasyPrint, with their own `templates`."""
+    return _renderer_fingerprint(language, tuple(templates))
 
 
 def cache_key(doc, language, settings):
@@ -110,6 +120,8 @@ def cache_key(doc, language, settings):
     }
     if doc.snapshot:   # issued: the business and the customer as they were, whatever they are now
         parts["snapshot"] = hashlib.sha256(doc.snapshot.encode()).hexdigest()
+        if '"country"' not in doc.snapshot:   # frozen before 0014: the e-invoice takes today's
+            parts["einvoice"] = [settings.country, settings.iban, settings.bic, doc.contact.country]
     else:
         contact = doc.contact
         parts["business"] = [settings.name, settings.tax_id, settings.address, settings.email,
@@ -183,14 +195,26 @@ def _keep(store, key, value, size=8):
 
 
 def render_document(doc, language, settings):
-    """Render the PDF now (no cache): bytes."""
+    """Render the PDF now (no cache): bytes. An issued invoice or credit note is a Factur-X:
+    a PDF/A-3b carrying its EN 16931 XML (app/einvoice.py), when it has one."""
     with force_locale(language):
         html = render_template("pdf/document.html", **pdf_context(doc, settings))
     logo_hash = _logo_of(doc, settings)
-    return render_html(html, logo(logo_hash), logo_hash)
+    return render_html(html, logo(logo_hash), logo_hash, einvoice=_einvoice_of(doc, settings))
 
 
-def render_html(html, logo=None, logo_hash=""):
+def _einvoice_of(doc, settings):
+    from . import einvoice
+    if not einvoice.available(doc):
+        return None
+    try:
+        return einvoice.xml(doc, settings), doc.issued_at or doc.issue_date
+    except einvoice.Unavailable as why:
+        current_app.logger.info("document %s: no e-invoice in its PDF: %s", doc.id, why)
+        return None
+
+
+def render_html(html, logo=None, logo_hash="", einvoice=None):
     """HTML to PDF bytes with static/css/pdf.css; `logo` (bytes, type) is served at LOGO_URL.
     Given its `logo_hash` (and the bytes logo() keeps under it), the logo is decoded once per
     process and reused by the next renders (WeasyPrint's image cache, kept per logo: the URL is
@@ -207,10 +231,66 @@ def render_html(html, logo=None, logo_hash=""):
             if logo_hash not in caches:
                 _keep(caches, logo_hash, {})
             images = caches[logo_hash]
-        data = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
-            stylesheets=[shared["css"]], font_config=shared["font_config"], cache=images)
+        options = {"stylesheets": [shared["css"]], "font_config": shared["font_config"], "cache": images}
+        if einvoice is not None:
+            options.update(_factur_x(weasyprint, fetcher, *einvoice))
+        document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render(**options)
+        if einvoice is not None:
+            document.metadata.__class__ = _factur_x_metadata(type(document.metadata))
+        data = document.write_pdf(**{k: v for k, v in options.items() if k != "font_config"})
         RENDERS += 1
     return data
+
+
+# The Factur-X 1.0 XMP block (the standard's extension schema, as the factur-x package writes
+# it): it tells readers the PDF carries factur-x.xml in the EN 16931 profile. WeasyPrint writes
+# the rest: PDF/A-3b (fonts embedded, an sRGB output intent) and the attachment with its
+# /AFRelationship. Built here rather than by the factur-x package, which re-writes the whole
+# file with pypdf after WeasyPrint: one pass instead of two, and nothing to break PDF/A.
+FACTUR_X_URN = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+FACTUR_X_XMP = ("""<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
+ xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+<pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>
+<pdfaSchema:namespaceURI>""" + FACTUR_X_URN + """</pdfaSchema:namespaceURI>
+<pdfaSchema:prefix>fx</pdfaSchema:prefix>
+<pdfaSchema:property><rdf:Seq>""" + "".join(
+    f"""<rdf:li rdf:parseType="Resource"><pdfaProperty:name>{name}</pdfaProperty:name>"""
+    f"""<pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external</pdfaProperty:category>"""
+    f"""<pdfaProperty:description>{text}</pdfaProperty:description></rdf:li>"""
+    for name, text in (("DocumentFileName", "The name of the embedded XML document"),
+                       ("DocumentType", "The type of the hybrid document in capital letters, e.g. INVOICE or ORDER"),
+                       ("Version", "The actual version of the standard applying to the embedded XML document"),
+                       ("ConformanceLevel", "The conformance level of the embedded XML document"))) + """</rdf:Seq>
+</pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas></rdf:Description>
+<rdf:Description rdf:about="" xmlns:fx='""" + FACTUR_X_URN + """'>
+<fx:DocumentType>INVOICE</fx:DocumentType><fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>
+<fx:Version>1.0</fx:Version><fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>
+</rdf:Description>""").encode()
+
+
+def _factur_x_metadata(base):
+    """WeasyPrint's metadata class, writing the Factur-X descriptions inside its own rdf:RDF
+    (XMP allows one per packet; its xmp_metadata option would add a second)."""
+    if "metadata" not in _shared:
+        class FacturXMetadata(base):
+            def generate_rdf_metadata(self, *args):
+                rdf = super().generate_rdf_metadata(*args)
+                return rdf.replace(b"</rdf:RDF>", FACTUR_X_XMP + b"</rdf:RDF>")
+        _shared["metadata"] = FacturXMetadata
+    return _shared["metadata"]
+
+
+def _factur_x(weasyprint, fetcher, xml, when):
+    """write_pdf options for a Factur-X: PDF/A-3b, factur-x.xml attached as its data. The
+    attachment's dates are the document's (WeasyPrint would put "now": the same document must
+    give the same bytes, see the cache above)."""
+    import datetime
+    when = when if isinstance(when, datetime.datetime) else datetime.datetime.combine(when, datetime.time())
+    attachment = weasyprint.Attachment(string=xml, base_url=BASE_URL, url_fetcher=fetcher, name="factur-x.xml",
+                                       description="Factur-X (EN 16931) invoice data", created=when,
+                                       modified=when, relationship="Data")
+    return {"pdf_variant": "pdf/a-3b", "attachments": [attachment]}
 
 
 def _cache_dir():
@@ -231,6 +311,25 @@ def document_pdf(doc, language, settings, etag=None):
         pass
     data = render_document(doc, language, settings)
     _store(folder, path, data, f"{doc.id}-{language}-")
+    return data
+
+
+def cached(stem, tag, render):
+    """The PDF kept as `stem` + `tag`, or render() kept under that name (older files of the same
+    stem dropped): the cache of document_pdf, for other sheets (app/statement.py)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stem + tag):
+        raise ValueError(f"not a cache name: {stem + tag!r}")
+    folder = _cache_dir()
+    path = os.path.join(folder, f"{stem}{tag}.pdf")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        if data.startswith(b"%PDF-"):
+            return data
+    except FileNotFoundError:
+        pass
+    data = render()
+    _store(folder, path, data, stem)
     return data
 
 

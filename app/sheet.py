@@ -6,7 +6,7 @@ and the totals as they were when it was issued. A draft shows today's data."""
 import datetime
 from types import SimpleNamespace
 
-from . import money, snapshot
+from . import money, snapshot, verify
 from .models import CREDIT_NOTE, Document
 
 
@@ -16,13 +16,22 @@ def sheet_context(doc, contact, settings, logo_url):
     if frozen is not None:
         business, contact, lines, totals = snapshot.sheet_parts(frozen)
         return {"doc": doc, "lines": lines, "contact": contact, "business": business, "settings": settings,
-                "logo_url": logo_url, "sheet_totals": totals, **rectifying(doc, frozen)}
+                "logo_url": logo_url, "sheet_totals": totals, **rectifying(doc, frozen), **verifying(doc)}
     lines = doc.lines_with_taxes()
     taxes = money.compute_totals([(line.qty_milli, line.unit_price, line.discount_bp,
                                    [(t.name, t.rate_bp) for t in line.line_taxes]) for line in lines])["taxes"]
     return {"doc": doc, "lines": lines, "contact": contact, "business": settings, "settings": settings,
             "logo_url": logo_url, "sheet_totals": {"subtotal": doc.subtotal, "taxes": taxes, "total": doc.total},
-            **rectifying(doc, None)}
+            **rectifying(doc, None), **verifying(doc)}
+
+
+def verifying(doc):
+    """An issued invoice's or credit note's "verify this document" link and its QR code."""
+    code = verify.code_for(doc)
+    if not code:
+        return {"verify_url": None}
+    url = verify.url_for_code(code)
+    return {"verify_url": url, "verify_qr": verify.qr_svg(url)}
 
 
 def rectifying(doc, frozen):

@@ -15,8 +15,9 @@ from . import money
 from .models import CREDIT_NOTE, Document, LineTax, Settings
 
 VERSION = 1
-BUSINESS_FIELDS = ("name", "tax_id", "address", "email", "phone", "website", "logo_hash")
-CONTACT_FIELDS = ("name", "tax_id", "billing_address")
+# country, iban, bic, and the contact's country: since 0014 (older snapshots lack them)
+BUSINESS_FIELDS = ("name", "tax_id", "address", "email", "phone", "website", "logo_hash", "country", "iban", "bic")
+CONTACT_FIELDS = ("name", "tax_id", "billing_address", "country")
 
 
 def build(doc, settings=None):

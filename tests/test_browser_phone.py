@@ -12,7 +12,7 @@ import pathlib
 import pytest
 from playwright.sync_api import expect
 
-from app import credit_notes, documents
+from app import credit_notes, documents, verify
 from app.credit_notes import Pick
 from app.models import CartItem, Comment, Document, GatewayConfig
 from app.rules import By
@@ -42,7 +42,8 @@ OVERFLOW = """() => ({scroll: document.documentElement.scrollWidth,
 def populate(language):
     """A contact with something of every kind: open and paid invoices, a credit note, a quote,
     an order, a catalog with categories, five long-named products in the cart."""
-    settings(name="Taller Martínez S.L.", allow_partial_payments=True, min_partial_amount=5000)
+    settings(name="Taller Martínez S.L.", allow_partial_payments=True, min_partial_amount=5000,
+             country="ES", iban="ES9121000418450200051332", bic="CAIXESBBXXX")
     GatewayConfig.create(gateway="stripe", mode="test",
                          test_credentials=json.dumps({"secret_key": "sk_test_x", "webhook_secret": "whsec_x"}))
     contact = make_contact(name="Talleres Ruiz Hermanos S.L.", gateways="stripe", catalog_enabled=True)
@@ -69,7 +70,8 @@ def populate(language):
     for product in products:
         CartItem.create(contact=contact, product=product, quantity=2, unit_price_seen=product.price)
     return {"person": person, "invoice": invoice, "paid": paid, "note": note, "quote": quote,
-            "order": order, "category": tools, "product": products[0]}
+            "order": order, "category": tools, "product": products[0],
+            "verify": f"/verify/{verify.code_for(invoice)}"}
 
 
 def pages(made):
@@ -133,7 +135,7 @@ def test_every_page_fits_and_passes_axe(app, chromium, live_server, size, langua
     tag = f"{language}-{theme}"
     problems = []
     try:
-        for name, path in SIGNED_OUT:
+        for name, path in SIGNED_OUT + [("verify", made["verify"])]:
             page.goto(path)
             problems += check(page, name, size, tag, errors)
         portal_sign_in(page, made["person"])

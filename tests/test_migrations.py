@@ -36,6 +36,7 @@ RELEASED = {
     "0010_contact_figures.py": "fe244a30fce4c84995f7b53c068e5d6a031e1d9bae94ba118bf398b043b9b418",
     "0011_document_list_order.py": "b70c64b00b2a1858b4dad407930a21ca3453579489fdab5bd5219e2e11535b1c",
     "0012_reminders.py": "5bd9dc0897217871dc56b4a40a3e684df8bbd9626d806cd12c7de3baef302db4",
+    "0014_einvoice_parties.py": "f68e5c828a42b557206d231ea2852ae6de8e996f98d1da85799fff13ad0766e9",
 }
 EARLY = Path(__file__).parent / "early_migrations"
 

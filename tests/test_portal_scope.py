@@ -73,7 +73,8 @@ def test_the_classification_is_the_expected_one(app):
     public = {r.endpoint for r in portal_rules(app) if getattr(app.view_functions[r.endpoint], "public", False)}
     assert public == {"auth.login", "auth.login_submit", "auth.logout", "auth.link_request",
                       "auth.link_request_submit", "auth.access", "auth.access_confirm", "auth.reset",
-                      "auth.reset_submit", "logo", "payment_webhooks.receive", "health.healthz", "health.readyz"}
+                      "auth.reset_submit", "logo", "payment_webhooks.receive", "health.healthz", "health.readyz",
+                      "verify.show"}
 
 
 def test_every_url_behind_the_factory_asks_for_a_sign_in(app, client):

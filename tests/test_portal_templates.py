@@ -65,11 +65,13 @@ def test_portal_pages_and_fragments_render_without_queries(app, watch):
     htmx = {"HX-Request": "true"}
     pages = ["/", "/invoices", "/quotes", "/orders", f"/documents/{invoice.id}", f"/documents/{quote.id}",
              f"/documents/{order.id}", f"/documents/{invoice.id}/print", "/cart/", "/catalog/",
-             f"/catalog/products/{product.id}", "/checkout/", "/account/", "/account/password", "/pay"]
+             f"/catalog/products/{product.id}", "/checkout/", "/account/", "/account/password", "/pay",
+             "/statement", "/statement?period=last_12_months", "/payments"]
     for url in pages:
         assert me.get(url).status_code == 200, url
     assert me.get("/invoices?q=T", headers=htmx).status_code == 200
     assert me.get("/catalog/?q=Ham", headers=htmx).status_code == 200
+    assert me.get("/statement?period=last_year", headers=htmx).status_code == 200
     assert me.post("/cart/items", {"product_id": str(product.id), "quantity": "1"}, headers=htmx).status_code == 200
     assert me.post(f"/cart/items/{product.id}", {"quantity": "3"}, headers=htmx).status_code == 200
     assert me.post(f"/documents/{invoice.id}/comments", {"body": "Hi"}, headers=htmx).status_code == 200

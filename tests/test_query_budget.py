@@ -66,7 +66,8 @@ def paid(doc, amount, key, status="succeeded", checkout_url=""):
 def rich(app):
     """A contact with open, part-paid and paid invoices (payments, a refund, a credit note), a
     quote (decided and open), an order, comments, a catalog in categories, a cart."""
-    settings(name="Taller Martínez S.L.", default_language="en", allow_partial_payments=True, logo=png_bytes())
+    settings(name="Taller Martínez S.L.", default_language="en", allow_partial_payments=True, logo=png_bytes(),
+             tax_id="B98123458", country="ES", iban="ES9121000418450200051332")
     GatewayConfig.create(gateway="stripe", mode="test",
                          test_credentials=json.dumps({"secret_key": "sk_test_local", "webhook_secret": "whsec_x"}))
     with app.test_request_context():   # the services build links and webhooks as in a request
@@ -121,6 +122,8 @@ def urls(app, rich):
             "documents.show": [(url_for("documents.show", doc_id=doc.id), None) for doc in docs.values()],
             "documents.print_view": [(url_for("documents.print_view", doc_id=doc.id), None) for doc in docs.values()],
             "pdf.document": [(url_for("pdf.document", doc_id=doc.id), None) for doc in docs.values()],
+            "pdf.einvoice": [(url_for("pdf.einvoice", doc_id=docs[name].id), None)
+                             for name in ("open", "part_paid", "paid", "credit_note")],
             "payments.panel": [(url_for("payments.panel", doc_id=docs[name].id), headers)
                                for name in ("open", "part_paid") for headers in (None, HX)],
             "payments.choose": [(url_for("payments.choose"), None),
@@ -139,6 +142,12 @@ def urls(app, rich):
                                            {"category": rich["product"].category.parent_id})],
             "catalog.product": [(url_for("catalog.product", product_id=rich["product"].id), None)],
             "catalog.image": [(url_for("catalog.image", image_id=rich["image"].id), None)],
+            "statement.show": [(url_for("statement.show", **args), headers) for headers in (None, HX)
+                               for args in ({}, {"period": "last_12_months"},
+                                            {"from": "2021-01-01", "to": "2030-12-31"})],
+            "statement.pdf": [(url_for("statement.pdf"), None), (url_for("statement.pdf", period="last_year"), None)],
+            "payment_history.index": [(url_for("payment_history.index", **args), headers) for headers in (None, HX)
+                                      for args in ({}, {"page": 2})],
         }
     return found
 
@@ -188,6 +197,33 @@ def test_a_hundred_lines_ask_what_one_line_asks(app, me, caplog, kind):
                 == len(queries(me, caplog, f"/documents/{hundred.id}")))
         assert (len(queries(me, caplog, f"/documents/{one.id}/print"))
                 == len(queries(me, caplog, f"/documents/{hundred.id}/print")))
+
+
+def test_the_statement_asks_the_same_queries_for_a_short_or_a_long_history(app, auth, caplog):
+    """Three queries of its own (documents, payments with their shares, refunds), whatever the
+    number of invoices, credit notes, payments and refunds."""
+    settings(default_language="en")
+    counts = []
+    for n in (1, 40):
+        with app.test_request_context():
+            contact = make_contact(gateways="stripe")
+            for i in range(n):
+                doc = issued(contact, many_lines(1))
+                card = paid(doc, 500, f"h{n}-{i}")
+                if i % 3 == 0:
+                    credit_notes.issue(Document.get_by_id(doc.id), [Pick(doc.ordered_lines().get().id, 100)],
+                                       "Returned", By())
+                    refund = Refund.create(payment=card, gateway="stripe", amount=100, currency="EUR",
+                                           idempotency_key=f"r{n}-{i}", provider_ref=f"re_{n}_{i}", origin="gateway")
+                    with db.atomic():
+                        refunds.apply(refund, By(gateway="stripe"))
+                documents.record_manual_payment(Document.get_by_id(doc.id), 100, datetime.date.today(), "", By())
+        me = auth.login(make_person(contact=contact, password=PASSWORD))
+        for url, headers in (("/statement", None), ("/statement?period=last_12_months", HX), ("/payments", None)):
+            counts.append((n, url, len(queries(me, caplog, url, headers))))
+    short, long = counts[:3], counts[3:]
+    assert [c for _n, _u, c in short] == [c for _n, _u, c in long], counts
+    assert all(c <= BUDGET for _n, _u, c in counts), counts
 
 
 def test_the_first_pdf_render_asks_the_same_queries_for_one_line_or_a_hundred(app, me, caplog, tmp_path):

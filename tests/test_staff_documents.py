@@ -264,7 +264,8 @@ def test_only_drafts_can_be_deleted(staff):
 @pytest.mark.parametrize("changes,field", [
     ({"name": ""}, "name"), ({"name": "n" * 1_000_000}, "name"), ({"email": "not-an-email"}, "email"),
     ({"currency": "EURO"}, "currency"), ({"discount": "-5"}, "discount"), ({"discount": "abc"}, "discount"),
-    ({"kind": "robot"}, "kind"), ({"language": "xx"}, "language"),
+    ({"kind": "robot"}, "kind"), ({"language": "xx"}, "language"), ({"country": "XX"}, "country"),
+    ({"country": "ESP"}, "country"),
 ])
 def test_bad_contact_input_gets_a_message_and_writes_nothing(staff, changes, field):
     staff.get("/staff/contacts/new")

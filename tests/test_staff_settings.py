@@ -86,7 +86,7 @@ def test_good_settings_are_saved_and_shown(staff):
     ("address", "a" * 1001), ("website", "javascript:alert(1)"), ("website", "ftp://example.com"),
     ("website", "localhost"), ("default_currency", "XYZ"), ("default_currency", "EURO"),
     ("default_currency", ""), ("languages", []), ("languages", ["es", "xx"]),
-    ("default_language", "xx"), ("default_language", "fr"),
+    ("default_language", "xx"), ("default_language", "fr"), ("country", "XX"), ("country", "Spain"),
     ("invoice_prefix", ""), ("invoice_prefix", "F 1"), ("quote_prefix", "P" * 21), ("order_prefix", "<b>"),
     ("credit_note_prefix", ""), ("credit_note_prefix", "R 1"),
     ("payment_terms_days", "-1"), ("payment_terms_days", "soon"), ("payment_terms_days", ""),

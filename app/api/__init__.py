@@ -36,7 +36,7 @@ def init_app(app):
     """Register the API: routes, JSON errors for unknown API URLs, no CSRF (bearer tokens are
     not sent by browsers on their own, so there is no cross-site request to forge)."""
     from .. import csrf
-    from . import activity, catalog, contacts, corrections, documents  # noqa: F401  (their routes)
+    from . import activity, catalog, contacts, corrections, documents, statements  # noqa: F401  (their routes)
     csrf.exempt(bp)
     app.register_blueprint(bp)
 

@@ -11,7 +11,7 @@ from flask import g, jsonify, url_for
 from .. import comments, documents, money, serializers
 from ..mail import recipient_language
 from ..rules import By, Refused
-from ..web.downloads import pdf_response
+from ..web.downloads import einvoice_response, pdf_response
 from ..models import INVOICE, ORDER, QUOTE, Contact, Document, Product, Settings, TaxRate
 from . import bp
 from .errors import from_refusal
@@ -62,6 +62,12 @@ def get_document_pdf(doc_id):
     """Download a document's PDF, in its contact's language (an issued one as it was issued)."""
     doc = fetch(Document, doc_id, "document")
     return pdf_response(doc, recipient_language(contact=doc.contact))
+
+
+@bp.get("/documents/<int:doc_id>/einvoice.xml")
+def get_document_einvoice(doc_id):
+    """Download an issued invoice's or credit note's e-invoice: UN/CEFACT CII, EN 16931 profile."""
+    return einvoice_response(fetch(Document, doc_id, "document"))
 
 
 # --- creating -------------------------------------------------------------------------------

@@ -126,6 +126,15 @@ def _pdf_op():
     return op
 
 
+def _einvoice_op():
+    """The e-invoice download: the XML an issued invoice's or credit note's PDF carries."""
+    op = _op("/documents/{doc_id}/einvoice.xml",
+             "Download the e-invoice (UN/CEFACT CII, EN 16931; the XML its Factur-X PDF carries)", "Document")
+    op["responses"]["200"] = {"description": "The XML. A quote, an order or a draft has none (404).",
+                              "content": {"application/xml": {"schema": {"type": "string"}}}}
+    return op
+
+
 def _refund_op():
     """Refunds: the Idempotency-Key is the refund's own key, kept for good, and a gateway that
     refuses is a 502."""
@@ -141,6 +150,20 @@ def _refund_op():
     op["responses"]["502"] = _error("The gateway refused or failed the refund (`message` says why); the "
                                     "refund is kept, failed. Retry with a new Idempotency-Key.")
     return op
+
+
+def _statement_ops():
+    """The statement of account of a contact: JSON, and its PDF."""
+    path = "/contacts/{contact_id}/statement"
+    json_op = _op(path, "Read a contact's statement of account for a period", "Statement",
+                  query=schemas.StatementQuery, errors=["409"])
+    pdf_op = _op(path + ".pdf", "Download a contact's statement of account as a PDF", "Statement",
+                 query=schemas.StatementQuery, errors=["409"])
+    pdf_op["responses"]["200"] = {"description": "The PDF, in the contact's language.",
+                                  "headers": {"ETag": {"schema": {"type": "string"}}},
+                                  "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    pdf_op["responses"]["304"] = {"description": "Not modified (If-None-Match matched the ETag)."}
+    return {path: {"get": json_op}, path + ".pdf": {"get": pdf_op}}
 
 
 def _paths():
@@ -172,6 +195,7 @@ def _paths():
         "/documents/{doc_id}": {
             "get": _op("/documents/{doc_id}", "Read a document with payments, comments and decision", "Document")},
         "/documents/{doc_id}/pdf": {"get": _pdf_op()},
+        "/documents/{doc_id}/einvoice.xml": {"get": _einvoice_op()},
         "/documents/{doc_id}/issue": {
             "post": _op("/documents/{doc_id}/issue", "Issue a draft", "Document", errors=post_only)},
         "/documents/{doc_id}/void": {
@@ -219,6 +243,7 @@ def _paths():
             "patch": _op("/categories/{category_id}", "Rename or move a category", "Category",
                          body=s.CategoryUpdate)},
         "/tax-rates": {"get": _op("/tax-rates", "List tax rates", "TaxRateList", query=s.TaxRateQuery)},
+        **_statement_ops(),
     }
     for path, methods in paths.items():
         for method, op in methods.items():

@@ -177,4 +177,39 @@ def schemas():
             ("id", "document_id", "contact_id", "cause", "step", "days_overdue", "amount_due", "currency",
              "day", "manual", "recipients", "sent_at"),
             description="A payment reminder as it named one invoice (webhook invoice.reminder_sent)."),
+        **_statement(),
     }
+
+
+def _statement():
+    """The statement of account (app/statement.py's Statement.to_dict())."""
+    from ..statement import BUCKETS, PRESETS
+    entry = _obj({
+        "date": DAY, "type": {"type": "string", "enum": ["invoice", "credit_note", "payment", "refund"]},
+        "amount": dict(MONEY, description="What it does to the balance: positive raises what the customer owes "
+                                          "(invoices, refunds), negative lowers it; 0 for a voided invoice."),
+        "balance": dict(MONEY, description="The running balance after it."),
+        "document_id": INT, "number": STR, "due_date": _nullable(DAY),
+        "voided": dict(BOOL, description="A voided invoice: listed, never counted."),
+        "total": dict(MONEY, description="Invoices: the total printed (also a voided one's)."),
+        "payment_id": INT,
+        "method": {"type": "string", "description": "manual, stripe, paypal, square; chargeback for money "
+                                                    "returned by the customer's bank."},
+        "documents": {"type": "array", "items": _obj({"id": INT, "number": STR}, ("id", "number")),
+                      "description": "Payments and refunds: the invoices they were for."}},
+        ("date", "type", "amount", "balance"))
+    aging = _obj({**{name: MONEY for name in BUCKETS}, "total": MONEY}, BUCKETS + ("total",),
+                 description="What invoices still asked for on as_of, by days past their due date.")
+    currency = _obj({"currency": CURRENCY, "opening_balance": MONEY, "closing_balance": MONEY,
+                     "invoiced": MONEY, "credited": MONEY, "paid": MONEY, "refunded": MONEY,
+                     "entries": {"type": "array", "items": entry}, "aging": aging},
+                    ("currency", "opening_balance", "closing_balance", "entries", "aging"))
+    return {"Statement": _obj({
+        "contact_id": INT, "from": DAY, "to": DAY,
+        "period": {"type": "string", "enum": list(PRESETS) + ["custom"]},
+        "as_of": dict(DAY, description="The day the aging is for: the period's end, or today if it ends later."),
+        "currencies": {"type": "array", "items": currency}},
+        ("contact_id", "from", "to", "period", "as_of", "currencies"),
+        description="Per currency: the opening balance, every invoice, credit note, payment and refund of the "
+                    "period in date order with the running balance, the closing balance, and the aging. A "
+                    "negative balance is in the customer's favour.")}

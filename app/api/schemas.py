@@ -337,5 +337,16 @@ class CategoryQuery(Page):
     parent_id: QueryId = None
 
 
+class StatementQuery(BaseModel):
+    """The period: `period`, or `from` and `to` (either may be left out: from the 1st of January of
+    `to`'s year, until today); nothing: this year. Unknown parameters are refused."""
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+    period: Literal["this_year", "last_year", "last_12_months"] = Field(
+        None, description="A period up to today (last_year: all of last year); wins over from and to.")
+    from_: Day = Field(None, alias="from", description="The first day (YYYY-MM-DD).")
+    to: Day = Field(None, description="The last day (YYYY-MM-DD); a period is at most 10 years, from before to "
+                                      "(else a 409 bad_period or period_too_long).")
+
+
 class TaxRateQuery(Page):
     active: QueryBool = None

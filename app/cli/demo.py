@@ -72,7 +72,7 @@ def load_demo(today=None):
 
 def _contacts():
     contacts, people = {}, {}
-    fields = ("kind", "name", "tax_id", "email", "phone", "billing_address", "shipping_address",
+    fields = ("kind", "name", "tax_id", "email", "phone", "billing_address", "shipping_address", "country",
               "language", "currency", "gateways", "portal_enabled", "catalog_enabled",
               "discount_bp", "notes")
     for spec in data.CONTACTS:

@@ -117,6 +117,17 @@ class Form:
         except money.MoneyError as exc:
             return self.error(name, _money_message(str(exc)))
 
+    def country(self, name, required=False):
+        """An ISO 3166-1 alpha-2 code from a country select ("" when not required and empty)."""
+        from .i18n import is_country
+        value = self.raw(name).strip().upper()
+        self.values[name] = value
+        if not value and not required:
+            return ""
+        if not is_country(value):
+            return self.error(name, _("Choose a country from the list."))
+        return value
+
     def currency(self, name):
         value = self.raw(name).strip().upper()
         self.values[name] = value

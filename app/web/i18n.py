@@ -10,10 +10,28 @@ from flask.globals import _cv_app
 from flask_babel import Babel, get_locale, get_translations, to_user_timezone
 
 from .. import money
+from ..bank import current_iban, format_iban, notice_date
 from ..config import LANGUAGES
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English", "ca": "Català", "fr": "Français",
                   "de": "Deutsch", "it": "Italiano", "pt": "Português"}
+
+
+@functools.lru_cache(maxsize=16)
+def _countries(locale):
+    names = Locale.parse(locale).territories
+    codes = Locale("en").territories
+    return tuple(sorted(((c, names.get(c, codes[c])) for c in codes if len(c) == 2 and c.isalpha() and c != "ZZ"),
+                        key=lambda pair: pair[1]))
+
+
+def country_options():
+    """[(ISO 3166-1 alpha-2 code, name in the request's language)], by name: for country selects."""
+    return list(_countries(str(get_locale() or "en")))
+
+
+def is_country(code):
+    return any(c == code for c, _name in _countries("en"))
 
 
 def select_locale():
@@ -146,5 +164,7 @@ def init_app(app):
     app.jinja_env.filters.update(
         money=fmt_money, qty=fmt_qty, percent=fmt_percent,
         date=fmt_date, datetime=fmt_datetime, amount_field=amount_field, money_compact=fmt_money_compact,
+        iban=format_iban,
     )
-    app.jinja_env.globals.update(get_locale=get_locale, LANGUAGE_NAMES=LANGUAGE_NAMES)
+    app.jinja_env.globals.update(get_locale=get_locale, LANGUAGE_NAMES=LANGUAGE_NAMES, country_options=country_options,
+                                  bank_notice=notice_date, current_iban=current_iban)

@@ -74,11 +74,12 @@ def register(app):
     """Every back-office area is a child of one `staff` blueprint under /staff: endpoints read
     `staff.documents.show`, and only `staff.auth` is reachable without a staff sign-in."""
     from . import (access, account, api_tokens, auth, catalog, categories, comments, contacts, corrections,
-                   credit_notes, documents, gateways, jobs, numbering, pdf, reminders, settings, taxes, team,
-                   webhooks)
+                   credit_notes, documents, exports, gateways, jobs, numbering, pdf, reminders, settings,
+                   statements, taxes, team, webhooks)
     staff = Blueprint("staff", __name__, url_prefix="/staff")
-    for module in (auth, contacts, access, documents, credit_notes, corrections, pdf, catalog, categories, taxes,
-                   settings, numbering, jobs, comments, api_tokens, webhooks, gateways, team, account, reminders):
+    for module in (auth, contacts, statements, access, documents, credit_notes, corrections, pdf, catalog,
+                   categories, taxes, settings, numbering, jobs, comments, api_tokens, webhooks, gateways, team,
+                   exports, account, reminders):
         staff.register_blueprint(module.bp)
     app.register_blueprint(staff)
     app.jinja_env.globals.update(staff_can=can, role_label=lambda role: roles.ROLE_LABELS.get(role, role))

@@ -13,7 +13,7 @@ from . import staff_blueprint
 
 bp = staff_blueprint("contacts", "/contacts")
 PAGE = 50
-FIELDS = ("kind", "name", "tax_id", "email", "phone", "billing_address", "shipping_address",
+FIELDS = ("kind", "name", "tax_id", "email", "phone", "billing_address", "shipping_address", "country",
           "language", "currency", "notes", "discount")
 
 
@@ -35,6 +35,7 @@ def read_contact_form(data):
         "phone": form.text("phone", max_length=40),
         "billing_address": form.text("billing_address", max_length=1000, multiline=True),
         "shipping_address": form.text("shipping_address", max_length=1000, multiline=True),
+        "country": form.country("country"),
         "language": form.choice("language", LANGUAGES, required=False),
         "currency": form.currency("currency") if form.raw("currency").strip() else "",
         "notes": form.text("notes", max_length=5000, multiline=True),

@@ -18,6 +18,8 @@ AREAS = {
     "staff.account": EVERYONE,          # one's own password and two-factor
     # Both need to look a customer up: accountants invoice them, sales sell to them.
     "staff.contacts": EVERYONE,
+    # A customer's account as a whole: whoever deals with the customer reads it and mails it.
+    "staff.statements": EVERYONE,
     "staff.access": SELLING,            # customers' portal credentials: the people who deal with them
     # Invoices, quotes and orders share one blueprint: accountants work on invoices, sales on
     # quotes and orders, and each sees the other's documents (a quote becomes an invoice).
@@ -40,6 +42,8 @@ AREAS = {
     "staff.api_tokens": OWNERS,
     "staff.webhooks": OWNERS,
     "staff.team": OWNERS,
+    # The exports page: each export is open to whoever may read what it holds (EXPORTS).
+    "staff.exports": EVERYONE,
     # Reminding customers of what they owe is money; the schedule is a setting (ENDPOINTS).
     "staff.reminders": MONEY,
 }
@@ -52,6 +56,16 @@ ENDPOINTS = {
     "staff.gateways.resolve": MONEY,
     "staff.reminders.save_settings": OWNERS,
 }
+
+
+# What each CSV export of staff.exports holds: documents are everyone's to read, payments and
+# the tax book are money.
+EXPORTS = {"documents": EVERYONE, "payments": MONEY, "tax_book": MONEY}
+
+
+def may_export(role, what):
+    """May a staff user of `role` download the export `what`? (unknown exports: owners only)"""
+    return role in EXPORTS.get(what, OWNERS)
 
 
 def allowed(role, endpoint, blueprint):

@@ -6,13 +6,15 @@ the portal's sign-in page and the PDFs show it."""
 import re
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ... import bank
 from ...config import LANGUAGES
 from ...web.forms import Form
 from ...models import Settings
 from ...money import amount_input
+from ...rules import Refused
 from ...web.images import image_response, read_images
 from .. import public
 from . import staff_blueprint
@@ -24,7 +26,7 @@ LOGO_MAX_BYTES = 1024 * 1024
 PREFIX_RE = re.compile(r"[A-Za-z0-9/-]{1,20}")
 PREFIXES = ("invoice_prefix", "quote_prefix", "order_prefix", "credit_note_prefix")
 STOCK_DISPLAYS = ("exact", "level", "hidden")
-TEXT_FIELDS = ("name", "tax_id", "address", "email", "phone", "website", "notify_email",
+TEXT_FIELDS = ("name", "tax_id", "country", "address", "email", "phone", "website", "notify_email",
                "default_currency", "default_language", "invoice_prefix", "quote_prefix",
                "order_prefix", "credit_note_prefix", "default_terms", "stock_display")
 NUMBER_FIELDS = ("payment_terms_days", "quote_validity_days", "low_stock_threshold",
@@ -70,6 +72,7 @@ def read_settings_form(data, current):
         "name": form.text("name", required=True, max_length=200),
         "tax_id": form.text("tax_id", max_length=40),
         "address": form.text("address", max_length=1000, multiline=True),
+        "country": form.country("country"),
         "email": form.email("email"),
         "phone": form.text("phone", max_length=40),
         "website": read_website(form),
@@ -106,12 +109,14 @@ def settings_form_values(settings):
     return values
 
 
-def settings_page(settings, form=None, logo_form=None, status=200, **extra):
+def settings_page(settings, form=None, logo_form=None, status=200, bank_form=None, **extra):
     """The settings page: the main form and, beside it, the logo's own upload form (kept
     apart so a file never has to be chosen again because another field was wrong)."""
     return render_template("staff/settings/edit.html", settings=settings,
                            form=form or Form(values=settings_form_values(settings)),
                            logo_form=logo_form or Form(), has_logo=bool(settings.logo_hash),
+                           bank_form=bank_form or Form(values={"iban": bank.format_iban(settings.iban),
+                                                                "bic": settings.bic}),
                            logo_types=", ".join(LOGO_TYPES.values()), **extra), status
 
 
@@ -131,6 +136,25 @@ def update():
     Settings.save_values(values)
     flash(_("Settings saved."), "success")
     return redirect(url_for(".edit"), 303)
+
+
+@bp.post("/bank")
+def update_bank():
+    """Change the IBAN and BIC: an owner, with their password again (and their second factor)."""
+    settings = Settings.get_solo()
+    form = Form(request.form)
+    iban, bic = form.text("iban", max_length=60), form.text("bic", max_length=20)
+    try:
+        changed = bank.change(iban or "", bic or "", g.staff, form.raw("password"), form.raw("code"))
+    except Refused as refused:
+        form.error(refused.field or "password", refused.message)
+        return settings_page(settings, bank_form=form, status=422)
+    if changed:
+        flash(_("Bank details changed. Customers with open invoices are being told, and will see a notice "
+                "for 60 days."), "success")
+    else:
+        flash(_("The bank details were already these: nothing changed."), "info")
+    return redirect(url_for(".edit") + "#bank", 303)
 
 
 @bp.post("/logo")

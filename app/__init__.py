@@ -80,13 +80,15 @@ def create_app(test_config=None):
 def _job_handlers(app):
     """Every kind of job and the function that runs it, in one place (the worker builds the
     app too, so it knows them all)."""
-    from . import mail, statement, webhooks
+    from . import mail, reminders, statement, webhooks
     mail.init_app(app)
     mail.attachment_maker("statement", statement.mail_attachment)
     jobs.handler("mail", redact=mail.redact)(mail.deliver)
     jobs.handler(webhooks.JOB_KIND)(webhooks.deliver)
     from . import yearly_pack
     jobs.handler(yearly_pack.JOB_KIND)(yearly_pack.run)
+    jobs.handler(reminders.JOB_KIND)(reminders.run_job)
+    jobs.on_sweep(reminders.tick)
 
 
 def _per_request_connection(app):

@@ -49,6 +49,7 @@ QUEUE_NAME = "portal"
 _handlers = {}
 _redactors = {}   # kind -> payload -> what the row keeps once the job is done
 _in_hand = {}     # job id -> lease token, for the jobs this process is running now
+_on_sweep = []    # functions the minute sweep calls with the time (the daily reminders' claim)
 _queue_lock = threading.Lock()
 
 
@@ -67,6 +68,24 @@ def handler(kind, redact=None):
             _redactors[kind] = redact
         return fn
     return register
+
+
+def on_sweep(fn):
+    """Have the minute sweep call fn(now) (UTC): for work that is due at a time of day, such as
+    the daily payment reminders. fn must be cheap when there is nothing to do, and safe to call
+    from several workers at once."""
+    if fn not in _on_sweep:
+        _on_sweep.append(fn)
+    return fn
+
+
+def run_sweep_hooks(now):
+    """Call the on_sweep functions; one that fails is logged and does not stop the sweep."""
+    for fn in list(_on_sweep):
+        try:
+            fn(now)
+        except Exception:
+            log.exception("sweep hook %s failed", getattr(fn, "__qualname__", fn))
 
 
 def enqueue(kind, payload, run_after=None, max_attempts=None):
@@ -269,6 +288,7 @@ def _make_queue(app):
     def sweep_task():
         with app.app_context(), connection():
             Heartbeat.beat("worker", utcnow())   # /readyz: a worker is alive
+            run_sweep_hooks(utcnow())
             ran = run_due(limit=SWEEP_LIMIT)
         if ran:
             log.info("sweep ran %s job(s)", ran)

@@ -65,6 +65,11 @@ class Settings(BaseModel):
     bic = CharField(max_length=11, default="")
     bank_changed_at = DateTimeField(null=True)   # the notice to customers lasts 60 days from here
     accountant_links_enabled = BooleanField(default=True)   # people may give their accountant a read-only link
+    # Payment reminders (app/reminders.py): the switch, the days from the due date, and the last
+    # day whose run was queued (the daily claim: one run a day, whichever worker gets there).
+    reminders_enabled = BooleanField(default=False)
+    reminder_steps = CharField(max_length=60, default="-3,0,7,21")
+    reminders_run_on = DateField(null=True)
 
     @classmethod
     def get_solo(cls):
@@ -246,6 +251,7 @@ class Contact(BaseModel):
     portal_enabled = BooleanField(default=False)
     catalog_enabled = BooleanField(default=False)
     issue_mail = BooleanField(default=True)        # mail its people each document issued
+    no_reminders = BooleanField(default=False)     # never send this contact payment reminders
     discount_bp = IntegerField(default=0, constraints=[Check("discount_bp BETWEEN 0 AND 10000")])
     notes = TextField(default="")
     archived = BooleanField(default=False)
@@ -1478,7 +1484,7 @@ class IdempotencyRecord(BaseModel):
 
 WEBHOOK_EVENTS = ("document.viewed", "quote.accepted", "quote.declined", "payment.succeeded",
                   "payment.failed", "order.created", "comment.created", "invoice.issued", "invoice.paid",
-                  "credit_note.issued", "payment.refunded", "payment.reversed")
+                  "credit_note.issued", "payment.refunded", "payment.reversed", "invoice.reminder_sent")
 
 
 class WebhookEndpoint(BaseModel):
@@ -1605,10 +1611,50 @@ class ContactFigure(BaseModel):
         indexes = ((("contact", "figure", "currency", "day"), True),)
 
 
+class ReminderMail(BaseModel):
+    """A payment reminder sent to a contact's people (one mail each, in their language) on a
+    day, listing the invoices in `items`. A scheduled one has auto_day = day, unique per
+    contact: at most one a day, whichever worker sends it. One sent now by staff has none."""
+    contact = ForeignKeyField(Contact, backref="reminder_mails", on_delete="CASCADE")
+    day = DateField()
+    auto_day = DateField(null=True)
+    staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    recipients = TextField(default="")       # the addresses mailed, comma separated
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("contact", "auto_day"), True), (("contact", "created_at"), False))
+
+    @property
+    def manual(self):
+        return self.auto_day is None
+
+    @property
+    def recipient_list(self):
+        return [a for a in self.recipients.split(",") if a]
+
+
+class Reminder(BaseModel):
+    """One invoice in a reminder mail, and why it is there: its schedule's `step` came (unique
+    per invoice and step: a step is sent once, whatever the number of workers), it was
+    `listed` because it is overdue too, or staff sent it `manual`ly (no step used up)."""
+    document = ForeignKeyField(Document, backref="reminders", on_delete="CASCADE")
+    mail = ForeignKeyField(ReminderMail, backref="items", on_delete="CASCADE")
+    cause = CharField(max_length=8, constraints=[Check("cause IN ('step', 'listed', 'manual')")])
+    step = IntegerField(null=True)           # days from the due date (negative: before)
+    days_overdue = IntegerField()            # on the day sent; negative: days before the due date
+    amount_due = BigIntegerField()           # what the mail said was due
+    currency = CharField(max_length=3)
+
+    class Meta:
+        indexes = ((("document", "step"), True),)
+
+
 MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLink, Category, Product,
           ProductTax, ProductImage, Document, DocumentLine, LineTax, Payment, PaymentEvent,
           Comment, QuoteDecision, CartItem, Activity, Job, ApiToken, IdempotencyRecord,
           WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion,
           Refund, Heartbeat, StaffSession, StaffLink, StaffRecoveryCode, ContactFigure,
-          AccountantLink, AccountantUse, YearlyPack]
+          AccountantLink, AccountantUse, YearlyPack,
+          ReminderMail, Reminder]
 

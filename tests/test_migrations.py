@@ -35,6 +35,7 @@ RELEASED = {
     "0009_staff_security.py": "701fd0a6db9c7984749aede81a77a5590e1ebe503149c8f6b50c1c4fb9e9656a",
     "0010_contact_figures.py": "fe244a30fce4c84995f7b53c068e5d6a031e1d9bae94ba118bf398b043b9b418",
     "0011_document_list_order.py": "b70c64b00b2a1858b4dad407930a21ca3453579489fdab5bd5219e2e11535b1c",
+    "0012_reminders.py": "5bd9dc0897217871dc56b4a40a3e684df8bbd9626d806cd12c7de3baef302db4",
     "0013_accountant_links.py": "f4dbcdb2e9ae9af8a8401434009af9d07896f6be23f52aa9059830899c49fb31",
     "0014_einvoice_parties.py": "f68e5c828a42b557206d231ea2852ae6de8e996f98d1da85799fff13ad0766e9",
 }

@@ -282,6 +282,9 @@ EVENT_DATA = {
                          {"payment": "Payment", "document": "DocumentSummary", "refund": "Refund"}),
     "payment.reversed": ("A manual payment was reversed: its document owes the amount again.",
                          {"payment": "Payment", "document": "DocumentSummary"}),
+    "invoice.reminder_sent": ("A payment reminder naming this invoice was mailed to the contact's people "
+                              "(one event per invoice the mail lists).",
+                              {"document": "DocumentSummary", "reminder": "Reminder"}),
 }
 
 

@@ -164,6 +164,19 @@ def schemas():
         "TaxRate": _obj({"id": INT, "name": STR, "rate_bp": INT, "active": BOOL, "is_default": BOOL},
                         ("id", "name", "rate_bp", "active")),
         "TaxRateList": _list_of("TaxRate"),
+        "Reminder": _obj({
+            "id": INT, "document_id": INT, "contact_id": INT,
+            "cause": {"type": "string", "enum": ["step", "listed", "manual"],
+                      "description": "step: the invoice's schedule step came; listed: overdue, named in a "
+                                     "reminder another invoice's step sent; manual: sent now by staff."},
+            "step": dict(_nullable(INT), description="Days from the due date of the step sent (negative: "
+                                                     "before); null unless cause is step."),
+            "days_overdue": dict(INT, description="On the day sent; negative: days left until the due date."),
+            "amount_due": MONEY, "currency": CURRENCY, "day": DAY,
+            "manual": BOOL, "recipients": {"type": "array", "items": STR}, "sent_at": WHEN},
+            ("id", "document_id", "contact_id", "cause", "step", "days_overdue", "amount_due", "currency",
+             "day", "manual", "recipients", "sent_at"),
+            description="A payment reminder as it named one invoice (webhook invoice.reminder_sent)."),
         **_statement(),
     }
 

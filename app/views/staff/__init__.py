@@ -74,12 +74,12 @@ def register(app):
     """Every back-office area is a child of one `staff` blueprint under /staff: endpoints read
     `staff.documents.show`, and only `staff.auth` is reachable without a staff sign-in."""
     from . import (access, account, accountant_links, api_tokens, auth, catalog, categories, comments, contacts,
-                   corrections, credit_notes, documents, exports, gateways, jobs, numbering, pdf, settings,
+                   corrections, credit_notes, documents, exports, gateways, jobs, numbering, pdf, reminders, settings,
                    statements, taxes, team, webhooks)
     staff = Blueprint("staff", __name__, url_prefix="/staff")
     for module in (auth, contacts, statements, access, documents, credit_notes, corrections, pdf, catalog,
                    categories, taxes, settings, numbering, jobs, comments, api_tokens, webhooks, gateways, team,
-                   exports, account, accountant_links):
+                   exports, account, accountant_links, reminders):
         staff.register_blueprint(module.bp)
     app.register_blueprint(staff)
     app.jinja_env.globals.update(staff_can=can, role_label=lambda role: roles.ROLE_LABELS.get(role, role))

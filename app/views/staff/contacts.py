@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from ... import contacts
+from ... import contacts, reminders
 from ...config import LANGUAGES
 from ...db import db
 from ...web.forms import Form
@@ -117,7 +117,7 @@ def show(contact_id):
     activity = (Activity.select().where(Activity.contact == contact)
                 .order_by(Activity.created_at.desc()).limit(20))
     return render_template("staff/contacts/show.html", contact=contact, documents=documents,
-                           activity=activity, person_form=Form())
+                           activity=activity, person_form=Form(), contact_reminders=reminders.of_contact(contact))
 
 
 @bp.get("/<int:contact_id>/edit")
@@ -155,6 +155,6 @@ def add_person(contact_id):
     if not form.ok:
         documents = Document.select().where(Document.contact == contact).limit(50)
         return render_template("staff/contacts/show.html", contact=contact, documents=documents,
-                               activity=[], person_form=form), 422
+                               activity=[], person_form=form, contact_reminders=reminders.of_contact(contact)), 422
     flash(_("%(name)s can now be invited to the portal.", name=name), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)

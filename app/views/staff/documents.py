@@ -4,7 +4,7 @@ import datetime
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ... import comments, credit_notes, documents, quotes
+from ... import comments, credit_notes, documents, quotes, reminders
 from ...rules import By, Refused
 from ...models import INVOICE, KINDS, ORDER, QUOTE, STATUSES, Activity, Contact, Document, Payment, Settings, TaxRate
 from ...money import amount_input
@@ -130,7 +130,8 @@ def show_context(doc, pay_form=None):
     return {"doc": doc, "payments": payments, "activity": activity, "pay_form": pay_form,
             "refundable": {p.id: corrections.refundable_now(p) for p in payments if p.gateway in Payment.ONLINE},
             "credit_notes": list(credit_notes.of(doc)) if doc.kind == INVOICE else [],
-            "history": history.trail(doc), "comments": comments.thread(doc), "decision": quotes.decision_for(doc)}
+            "history": history.trail(doc), "comments": comments.thread(doc), "decision": quotes.decision_for(doc),
+            "reminders": reminders.of_document(doc) if doc.kind == INVOICE and doc.status != "draft" else []}
 
 
 @bp.get("/<int:doc_id>")

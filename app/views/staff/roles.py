@@ -45,6 +45,8 @@ AREAS = {
     "staff.team": OWNERS,
     # The exports page: each export is open to whoever may read what it holds (EXPORTS).
     "staff.exports": EVERYONE,
+    # Reminding customers of what they owe is money; the schedule is a setting (ENDPOINTS).
+    "staff.reminders": MONEY,
 }
 
 # Views that belong to another area than the rest of their blueprint.
@@ -53,6 +55,7 @@ ENDPOINTS = {
     "staff.gateways.payment_list": MONEY,
     "staff.gateways.payment": MONEY,
     "staff.gateways.resolve": MONEY,
+    "staff.reminders.save_settings": OWNERS,
 }
 
 

@@ -114,7 +114,7 @@ def settings_form_values(settings):
     return values
 
 
-def settings_page(settings, form=None, logo_form=None, status=200, bank_form=None):
+def settings_page(settings, form=None, logo_form=None, status=200, bank_form=None, **extra):
     """The settings page: the main form and, beside it, the logo's own upload form (kept
     apart so a file never has to be chosen again because another field was wrong)."""
     return render_template("staff/settings/edit.html", settings=settings,
@@ -122,7 +122,7 @@ def settings_page(settings, form=None, logo_form=None, status=200, bank_form=Non
                            logo_form=logo_form or Form(), has_logo=bool(settings.logo_hash),
                            bank_form=bank_form or Form(values={"iban": bank.format_iban(settings.iban),
                                                                 "bic": settings.bic}),
-                           logo_types=", ".join(LOGO_TYPES.values())), status
+                           logo_types=", ".join(LOGO_TYPES.values()), **extra), status
 
 
 @bp.get("/")

@@ -127,6 +127,7 @@ def urls(app, rich):
             "documents.show": [(url_for("documents.show", doc_id=doc.id), None) for doc in docs.values()],
             "documents.print_view": [(url_for("documents.print_view", doc_id=doc.id), None) for doc in docs.values()],
             "pdf.document": [(url_for("pdf.document", doc_id=doc.id), None) for doc in docs.values()],
+            "pdf.acceptance": [(url_for("pdf.acceptance", doc_id=docs["decided"].id), None)],
             "pdf.einvoice": [(url_for("pdf.einvoice", doc_id=docs[name].id), None)
                              for name in ("open", "part_paid", "paid", "credit_note")],
             "payments.panel": [(url_for("payments.panel", doc_id=docs[name].id), headers)

@@ -300,18 +300,7 @@ def _cache_dir():
 def document_pdf(doc, language, settings, etag=None):
     """The PDF bytes of this document version in `language`: from the cache, or rendered and kept."""
     etag = etag or document_etag(doc, language, settings)
-    folder = _cache_dir()
-    path = os.path.join(folder, f"{doc.id}-{language}-{etag}.pdf")
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        if data.startswith(b"%PDF-"):
-            return data
-    except FileNotFoundError:
-        pass
-    data = render_document(doc, language, settings)
-    _store(folder, path, data, f"{doc.id}-{language}-")
-    return data
+    return cached(f"{doc.id}-{language}-", etag, lambda: render_document(doc, language, settings))
 
 
 def cached(stem, tag, render):

@@ -17,12 +17,8 @@ def pdf_response(doc, language):
     if request.if_none_match.contains_weak(etag):
         resp = Response(status=304)
     else:
-        resp = Response(pdf.document_pdf(doc, language, settings, etag), mimetype="application/pdf")
-        ascii_name, utf8_name = pdf.safe_filename(doc.number)
-        disposition = f'attachment; filename="{ascii_name}"'
-        if utf8_name:
-            disposition += f"; filename*=UTF-8''{quote(utf8_name, safe='')}"
-        resp.headers["Content-Disposition"] = disposition
+        resp = attachment(pdf.document_pdf(doc, language, settings, etag), "application/pdf",
+                          pdf.safe_filename(doc.number))
     resp.set_etag(etag)
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -37,14 +33,7 @@ def einvoice_response(doc):
         data = einvoice.xml(doc, Settings.get_solo())
     except einvoice.Unavailable:
         abort(404)
-    resp = Response(data, mimetype="application/xml")
-    ascii_name, utf8_name = pdf.safe_filename(doc.number, suffix=".xml")
-    disposition = f'attachment; filename="{ascii_name}"'
-    if utf8_name:
-        disposition += f"; filename*=UTF-8''{quote(utf8_name, safe='')}"
-    resp.headers["Content-Disposition"] = disposition
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return attachment(data, "application/xml", pdf.safe_filename(doc.number, suffix=".xml"))
 
 
 def acceptance_response(doc, language):
@@ -53,8 +42,15 @@ def acceptance_response(doc, language):
     decision = acceptance.decision_of(doc)
     if decision is None:
         abort(404)
-    resp = Response(acceptance.certificate_pdf(doc, decision, language), mimetype="application/pdf")
-    ascii_name, utf8_name = acceptance.filename(doc)
+    return attachment(acceptance.certificate_pdf(doc, decision, language), "application/pdf",
+                      acceptance.filename(doc))
+
+
+def attachment(data, mimetype, names):
+    """`data` as a download named by `names` (ASCII name, UTF-8 name or None: pdf.safe_filename),
+    never stored by the browser."""
+    ascii_name, utf8_name = names
+    resp = Response(data, mimetype=mimetype)
     disposition = f'attachment; filename="{ascii_name}"'
     if utf8_name:
         disposition += f"; filename*=UTF-8''{quote(utf8_name, safe='')}"

@@ -8,7 +8,6 @@ The code is 128 random bits (32 hex digits), unique, given when the document is 
 one issued before codes existed, the first time its sheet is drawn) and never changed: a printed
 QR stays valid. Codes are not derived from ids or numbers,
 so they cannot be enumerated; the view is rate-limited as well."""
-import datetime
 import re
 import secrets
 
@@ -54,11 +53,10 @@ def find(code):
                                     & (Document.status != "draft")).first())
 
 
-def facts(doc, settings=None, now=None):
+def facts(doc, settings=None):
     """What the public page shows: the business and the document as issued, where to pay, and
     its state today; nothing about the customer."""
     settings = settings or Settings.get_solo()
-    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     data = snapshot.frozen(doc) or snapshot.build(doc, settings)
     business = data["business"]
     printed_iban = business.get("iban", settings.iban)
@@ -78,7 +76,6 @@ def facts(doc, settings=None, now=None):
             "amount_due": doc.amount_due if state == "open" else 0, "state": state,
             "printed_iban": printed_iban, "iban": settings.iban,
             "bank_changed_on": changed.date() if changed and changed.date() >= doc.issue_date else None}
-
 
 
 def qr_svg(url):

@@ -17,8 +17,7 @@ def show(code):
     doc = verify.find(code)
     settings = Settings.get_solo()
     if doc is None:
-        resp = render_template("verify/unknown.html", settings=settings), 404
+        body, status = render_template("verify/unknown.html", settings=settings), 404
     else:
-        resp = render_template("verify/show.html", facts=verify.facts(doc, settings), settings=settings), 200
-    return resp[0], resp[1], {"Cache-Control": "no-store", "X-Robots-Tag": "noindex",
-                              "Referrer-Policy": "no-referrer"}
+        body, status = render_template("verify/show.html", facts=verify.facts(doc, settings), settings=settings), 200
+    return body, status, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}

@@ -12,7 +12,7 @@ import secrets
 
 from flask_babel import gettext as _
 
-from . import db as _db
+from .db import db
 from .mail import recipient_language, send_template
 from .models import Activity, KnownBrowser, Person, PortalSession, Settings, TeamInvite, utcnow
 from .passwords import hash_password, password_problem
@@ -95,7 +95,7 @@ def invite(contact, email, role, name="", by=None, staff=None, now=None):
         raise TeamError(_("Someone with this email already has portal access."))
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    with _db.db.atomic():
+    with db.atomic():
         row = TeamInvite.create(contact=contact, email=email, name=(name or "").strip()[:200], role=role,
                                 token_hash=_hash(token), invited_by=by, invited_by_staff=staff,
                                 created_at=now, expires_at=now + datetime.timedelta(days=INVITE_DAYS))
@@ -129,7 +129,7 @@ def accept(token, name, password, now=None):
         raise TeamError(_("Enter your name."))
     if not password or password_problem(password):
         raise TeamError(_("Choose a stronger password."))
-    with _db.db.atomic():
+    with db.atomic():
         taken = TeamInvite.update(used_at=now or utcnow()).where(
             (TeamInvite.id == row.id) & TeamInvite.used_at.is_null()).execute()
         if not taken or Person.by_email(row.email) is not None:
@@ -148,7 +148,7 @@ def set_role(target, role, by=None, staff=None):
         return target
     if target.role == OWNER and role != OWNER and _other_owners(target) == 0:
         raise TeamError(_("The team needs at least one owner."))
-    with _db.db.atomic():
+    with db.atomic():
         old = target.role
         Person.update(role=role).where(Person.id == target.id).execute()
         target.role = role
@@ -162,7 +162,7 @@ def remove(target, by=None, staff=None):
     """Remove a person from the team: access off, every session and sign-in link ended at once."""
     if target.active and target.role == OWNER and _other_owners(target) == 0:
         raise TeamError(_("The team needs at least one owner."))
-    with _db.db.atomic():
+    with db.atomic():
         Person.update(active=False, session_version=Person.session_version + 1).where(Person.id == target.id).execute()
         PortalSession.end_all(target)
         from .models import AccessLink

@@ -87,4 +87,4 @@ def init_app(app):
     def _can():
         person = g.get("person")
         return {"can": (lambda capability: person is not None and people.has(person, capability)),
-                "role_label": people.role_label}
+                "person_role_label": people.role_label}

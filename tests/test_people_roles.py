@@ -148,3 +148,29 @@ def test_invoice_mails_go_to_owners_and_billing_quote_mails_to_owners_and_buyers
     quote_to = sorted(t for t, s in to if "uote" in s)
     assert invoice_to == ["billing@example.com", "owner@example.com"], to
     assert quote_to == ["buyer@example.com", "owner@example.com"], to
+
+
+def test_reminders_go_to_owners_and_billing_people_only(app, outbox):
+    from app import reminders
+    from app.rules import By
+    contact = make_contact(name="Reminded", portal_enabled=True)
+    for role in ("owner", "billing", "buyer", "viewer"):
+        make_person(contact=contact, email=f"r-{role}@example.com", password=PASSWORD, role=role)
+    today = datetime.date.today()
+    doc = make_document(contact, issue_date=today - datetime.timedelta(days=40),
+                        due_date=today - datetime.timedelta(days=10))
+    with app.test_request_context():
+        reminders.send_now(doc, By())
+    assert sorted(to for m in outbox() for to in m.rcpt_tos) == ["r-billing@example.com", "r-owner@example.com"]
+
+
+def test_a_contact_with_only_buyers_and_viewers_gets_no_reminder(app):
+    from app import reminders
+    from app.rules import By, Refused
+    contact = make_contact(name="Nobody pays", portal_enabled=True)
+    make_person(contact=contact, email="only-buyer@example.com", role="buyer")
+    today = datetime.date.today()
+    doc = make_document(contact, issue_date=today - datetime.timedelta(days=40),
+                        due_date=today - datetime.timedelta(days=10))
+    with app.test_request_context(), pytest.raises(Refused):
+        reminders.send_now(doc, By())

@@ -67,6 +67,10 @@ def create_app(test_config=None):
     from .views import accountant, accountants, packs
     for blueprint in (accountant.door, accountant.bp, accountants.bp, packs.bp):
         app.register_blueprint(blueprint)
+    from .views import roles, team
+    app.register_blueprint(team.bp)
+    app.register_blueprint(team.door)
+    roles.init_app(app)
     accountant.init_app(app)   # after auth: the accountant's check sees who is signed in
     staff.register(app)
     from . import api

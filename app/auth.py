@@ -10,7 +10,7 @@ import datetime
 import hashlib
 import secrets
 
-from flask import current_app, g, session
+from flask import after_this_request, current_app, g, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from .db import compiled
@@ -70,11 +70,34 @@ def sign_in(person, via):
     expires = None
     if via == "link":
         expires = utcnow() + datetime.timedelta(hours=Settings.get_solo().link_session_hours)
-    PortalSession.create(person=person, sid_hash=_sid_hash(sid), via=via, expires_at=expires)
+    user_agent = (request.headers.get("User-Agent") or "")[:300]
+    ip = (request.remote_addr or "")[:45]
+    PortalSession.create(person=person, sid_hash=_sid_hash(sid), via=via, expires_at=expires,
+                         user_agent=user_agent, ip=ip)
     session["sid"] = sid
     session.permanent = True
     login_user(person)
     Person.update(last_login_at=utcnow()).where(Person.id == person.id).execute()
+    _note_browser(person, user_agent, ip)
+
+
+BROWSER_COOKIE = "portal_browser"
+
+
+def _note_browser(person, user_agent, ip):
+    """A long-lived random cookie names the browser; a sign-in from one the person has not
+    used before is mailed to them (app/people.py)."""
+    from . import people
+    token = request.cookies.get(BROWSER_COOKIE)
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        token = secrets.token_urlsafe(32)
+
+        @after_this_request
+        def _set(response):
+            response.set_cookie(BROWSER_COOKIE, token, max_age=400 * 86400, httponly=True, samesite="Lax",
+                                secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+            return response
+    people.note_browser(person, token, user_agent, ip)
 
 
 def end_other_sessions(person):

@@ -15,6 +15,7 @@ from .db import db
 from .links import external_url
 from .mail import recipient_language, send_template
 from .models import Activity, Contact, Document, Person, Settings
+from .people import PAYERS   # bank details changed: to whoever pays
 from .passwords import verify_password
 from .rules import Refused
 from .staff_accounts import check_totp
@@ -97,7 +98,7 @@ def change(iban, bic, staff, password, code="", now=None):
                         data=json.dumps({"from": masked(settings.iban), "to": masked(iban)}))
         settings = Settings.get_solo()
         for contact in contacts_with_open_invoices():
-            people = [p.email for p in Person.active_of(contact)]
+            people = [p.email for p in Person.active_of(contact, roles=PAYERS)]
             if people:
                 send_template(people, "bank_changed", recipient_language(contact=contact),
                               contact=contact, business=settings, changed_on=now.date(), portal_url=external_url("/"))

@@ -174,7 +174,8 @@ def mail_issued(doc):
     settings = Settings.get_solo()
     path = f"/documents/{doc.id}"
     rectifies = _rectifies(doc)
-    for person in Person.active_of(contact):
+    from .people import BUYERS, PAYERS   # invoices to owners and billing; quotes, orders to buyers
+    for person in Person.active_of(contact, roles=BUYERS if doc.kind in (QUOTE, ORDER) else PAYERS):
         expires_at = None
         if person.password_hash:
             link = external_link("documents.show", doc_id=doc.id)

@@ -58,6 +58,7 @@ class Settings(BaseModel):
     sell_out_of_stock = BooleanField(default=False)
     access_link_hours = IntegerField(default=48)
     link_session_hours = IntegerField(default=12)
+    team_self_service = BooleanField(default=False)   # a contact's owners manage their own team
     staff_require_totp = BooleanField(default=False)   # every staff user signs in with a second factor
     # ISO 3166-1 alpha-2, and the account customers pay transfers to (0014; e-invoices need them)
     country = CharField(max_length=2, default="")
@@ -273,6 +274,7 @@ class Person(BaseModel):
     session_version = IntegerField(default=1)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    role = CharField(max_length=8, default="owner")   # owner | billing | buyer | viewer (app/people.py)
 
     # flask-login: the id carries the session version, so bumping it ends every older session.
     is_authenticated = True
@@ -286,9 +288,11 @@ class Person(BaseModel):
         return f"{self.id}:{self.session_version}"
 
     @classmethod
-    def active_of(cls, contact):
-        """The people who sign in for this contact and are not switched off: who is mailed."""
-        return cls.select().where((cls.contact == contact) & (cls.active == True))
+    def active_of(cls, contact, roles=None):
+        """The people who sign in for this contact and are not switched off: who is mailed;
+        with `roles`, only people with one of them (app/people.py says who gets which mail)."""
+        query = cls.select().where((cls.contact == contact) & (cls.active == True))
+        return query if roles is None else query.where(cls.role.in_(list(roles)))
 
     @classmethod
     def by_email(cls, email):
@@ -307,6 +311,8 @@ class PortalSession(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_seen_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(null=True)     # sessions opened by an access link end here
+    user_agent = CharField(max_length=300, default="")   # the account page's signed-in devices
+    ip = CharField(max_length=45, default="")
 
     @classmethod
     def end_all(cls, person):
@@ -324,6 +330,36 @@ class AccessLink(BaseModel):
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)
     created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+
+
+class TeamInvite(BaseModel):
+    """An owner's (or staff's) invitation of a colleague to the contact's portal: single-use,
+    expiring; only the token's hash is stored. Accepting it creates the person with `role`."""
+    contact = ForeignKeyField(Contact, backref="invites", on_delete="CASCADE")
+    email = CharField(max_length=254)
+    name = CharField(max_length=200, default="")
+    role = CharField(max_length=8, default="viewer")
+    token_hash = CharField(max_length=64, unique=True)
+    invited_by = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    invited_by_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("contact", "created_at"), False),)
+
+
+class KnownBrowser(BaseModel):
+    """A browser a person has signed in from (a long-lived cookie's hash): a sign-in from a
+    browser not listed here is mailed to the person."""
+    person = ForeignKeyField(Person, backref="browsers", on_delete="CASCADE")
+    token_hash = CharField(max_length=64)
+    user_agent = CharField(max_length=300, default="")
+    first_seen_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("person", "token_hash"), True),)
 
 
 class AccountantLink(BaseModel):
@@ -1656,5 +1692,5 @@ MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLi
           WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion,
           Refund, Heartbeat, StaffSession, StaffLink, StaffRecoveryCode, ContactFigure,
           AccountantLink, AccountantUse, YearlyPack,
-          ReminderMail, Reminder]
+          ReminderMail, Reminder, TeamInvite, KnownBrowser]
 

@@ -37,6 +37,7 @@ from . import jobs, serializers, tokens, webhooks
 from .db import db
 from .links import external_link
 from .mail import recipient_language, send_template
+from .people import PAYERS   # reminders go to owners and billing people
 from .models import (INVOICE, Contact, Document, Person, Reminder, ReminderMail, Settings, StaffUser, utcnow)
 from .rules import Refused
 
@@ -267,7 +268,7 @@ def send_now(doc, by, today=None, now=None):
     if not contact.portal_enabled or contact.archived:
         raise Refused("no_portal", _l("Turn on portal access for %(name)s first: the reminder opens the "
                                       "invoice in the portal.", name=contact.name))
-    if not Person.active_of(contact).exists():
+    if not Person.active_of(contact, roles=PAYERS).exists():
         raise Refused("nobody", _l("Nobody signs in for %(name)s: add a person to send reminders to.",
                                    name=contact.name))
     now = now or utcnow()
@@ -283,7 +284,7 @@ def send_now(doc, by, today=None, now=None):
 
 def _write(contact, items, today, now, settings, auto, staff=None):
     """The reminder's rows, its mails and its webhooks, in the caller's transaction."""
-    people = list(Person.active_of(contact).order_by(Person.id))
+    people = list(Person.active_of(contact, roles=PAYERS).order_by(Person.id))
     if not people:
         return None
     mail = ReminderMail.create(contact=contact, day=today, auto_day=today if auto else None, staff=staff,

@@ -488,7 +488,8 @@ def mail_statement(contact, period, by, today=None):
     from .mail import recipient_language, send_template
     from .models import Activity, Person, Settings
     today = today or datetime.date.today()
-    people = list(Person.active_of(contact))
+    from .people import PAYERS
+    people = list(Person.active_of(contact, roles=PAYERS))
     if not people:
         raise Refused("no_recipients", _l("Nobody signs in for this contact: add a person with an email first."))
     built = build(contact, period, today)

@@ -38,6 +38,7 @@ RELEASED = {
     "0012_reminders.py": "5bd9dc0897217871dc56b4a40a3e684df8bbd9626d806cd12c7de3baef302db4",
     "0013_accountant_links.py": "f4dbcdb2e9ae9af8a8401434009af9d07896f6be23f52aa9059830899c49fb31",
     "0014_einvoice_parties.py": "f68e5c828a42b557206d231ea2852ae6de8e996f98d1da85799fff13ad0766e9",
+    "0015_people_roles.py": "f373e85a26b35d7a380fd435e2430c9f50a5d36d5353d4e000a02a0600d7c7d8",
 }
 EARLY = Path(__file__).parent / "early_migrations"
 

@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 from app import models
 from app.models import CartItem, Payment, ProductImage, Settings
 from tests.conftest import Browser, without_csrf
-from tests.factories import make_contact, make_document, make_person, make_product
+from tests.factories import make_contact, make_document, make_person, make_product, settings
 from tests.portal_routes import behind_portal_factory, portal_rules
 
 PASSWORD = "correct horse battery"
@@ -74,7 +74,8 @@ def test_the_classification_is_the_expected_one(app):
     assert public == {"auth.login", "auth.login_submit", "auth.logout", "auth.link_request",
                       "auth.link_request_submit", "auth.access", "auth.access_confirm", "auth.reset",
                       "auth.reset_submit", "logo", "payment_webhooks.receive", "health.healthz", "health.readyz",
-                      "verify.show", "accountant_door.open", "accountant_door.open_confirm"}
+                      "verify.show", "accountant_door.open", "accountant_door.open_confirm",
+                      "team_door.accept", "team_door.accept_submit"}
 
 
 def test_every_url_behind_the_factory_asks_for_a_sign_in(app, client):
@@ -97,6 +98,7 @@ def world(app):
     """Contact A's signed-in person, and what A must not reach, by URL argument (an endpoint may
     have its own list): contact B's documents, online payments and cart lines, A's own draft and
     manual payment, products out of the catalog. The last id of each list is unknown."""
+    settings(team_self_service=True)   # the team's pages exist (issue 21)
     Settings.get_solo()   # the business row exists before the snapshot
     a = make_contact(name="A", catalog_enabled=True, gateways="stripe")
     b = make_contact(name="B", catalog_enabled=True, gateways="stripe")
@@ -123,6 +125,8 @@ def world(app):
     b_link = models.AccountantLink.create(contact=b, email="acc@example.com", token_hash="b" * 64, expires_at=later)
     b_pack = models.YearlyPack.create(contact=b, year=2025, email="b@example.com", status="ready", data=b"PK",
                                       expires_at=later)
+    b_person = make_person(contact=b, password=PASSWORD)
+    b_session = models.PortalSession.create(person=b_person, sid_hash="c" * 64, via="password")
     browser = Browser(app.test_client())
     browser.get("/login")
     assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
@@ -135,6 +139,8 @@ def world(app):
         "image_id": [hidden_image.id, unknown],
         "link_id": [b_link.id, unknown],
         "pack_id": [b_pack.id, unknown],
+        "person_id": [b_person.id, unknown],
+        "session_id": [b_session.id, unknown],
         # The catalog is the same for every contact with access: B's cart line is no secret.
         ("catalog.product", "product_id"): [hidden.id, inactive.id, unknown],
     }

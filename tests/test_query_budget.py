@@ -70,7 +70,7 @@ def rich(app):
     """A contact with open, part-paid and paid invoices (payments, a refund, a credit note), a
     quote (decided and open), an order, comments, a catalog in categories, a cart."""
     settings(name="Taller Martínez S.L.", default_language="en", allow_partial_payments=True, logo=png_bytes(),
-             tax_id="B98123458", country="ES", iban="ES9121000418450200051332")
+             tax_id="B98123458", country="ES", iban="ES9121000418450200051332", team_self_service=True)
     GatewayConfig.create(gateway="stripe", mode="test",
                          test_credentials=json.dumps({"secret_key": "sk_test_local", "webhook_secret": "whsec_x"}))
     with app.test_request_context():   # the services build links and webhooks as in a request
@@ -140,6 +140,7 @@ def urls(app, rich):
             "payments.receipt": [(url_for("payments.receipt", payment_id=p.id), None)
                                  for p in (pays["part"], pays["full"])],
             "profile.index": [(url_for("profile.index"), None)],
+            "team.index": [(url_for("team.index"), None)],
             "profile.password": [(url_for("profile.password"), None)],
             "cart.show": [(url_for("cart.show"), headers) for headers in (None, HX)],
             "checkout.show": [(url_for("checkout.show"), None)],

@@ -23,10 +23,10 @@ def section_context(contact, form=None):
 
 
 def _account_page(form, status):
-    from .profile import language_choices
+    from .profile import devices_context, language_choices
     return render_template("profile/index.html", languages=language_choices(),
                            form=Form(values={"language": g.person.language}),
-                           **section_context(g.contact, form)), status
+                           **section_context(g.contact, form), **devices_context()), status
 
 
 @bp.post("/")

@@ -1,12 +1,13 @@
 """The profile menu: change password, language, sign out (seed items 8 and 9)."""
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..auth import end_other_sessions
+from .. import people
+from ..auth import _sid_hash, end_other_sessions
 from ..db import db
 from ..web.forms import Form
-from ..models import Activity, Person, Settings
+from ..models import Activity, Person, PortalSession, Settings
 from ..passwords import hash_password, verify_password
 from . import portal_blueprint
 from .accountants import section_context
@@ -32,7 +33,36 @@ def _menu_languages():
 def index():
     """The profile page: what the menu offers, for phones and for browsers without JavaScript."""
     return render_template("profile/index.html", languages=language_choices(),
-                           form=Form(values={"language": g.person.language}), **section_context(g.contact))
+                           form=Form(values={"language": g.person.language}), **section_context(g.contact),
+                           **devices_context())
+
+
+def devices_context():
+    """What _devices.html and the team link on the account page need."""
+    current = PortalSession.get_or_none(PortalSession.sid_hash == _sid_hash(session.get("sid") or ""))
+    return {"devices": people.devices(g.person) if g.get("person") else [],
+            "current_device": current.id if current else None, "device_name": people.browser_name,
+            "team_open": people.self_service(g.contact)}
+
+
+@bp.post("/devices/<int:session_id>/end")
+def end_device(session_id):
+    """Sign out one of the person's other browsers (the row the cookie points to is deleted)."""
+    if not people.end_device(g.person, session_id):
+        abort(404)
+    Activity.record("device_signed_out", person=g.person, contact=g.contact)
+    flash(_("That device is signed out."), "success")
+    return redirect(url_for("profile.index") + "#devices", 303)
+
+
+@bp.post("/devices/end-others")
+def end_other_devices():
+    """Sign out every browser of the person but this one."""
+    (PortalSession.delete().where((PortalSession.person == g.person.id)
+                                  & (PortalSession.sid_hash != _sid_hash(session.get("sid") or ""))).execute())
+    Activity.record("devices_signed_out", person=g.person, contact=g.contact)
+    flash(_("Every other device is signed out."), "success")
+    return redirect(url_for("profile.index") + "#devices", 303)
 
 
 @bp.get("/password")
@@ -79,7 +109,7 @@ def language():
     code = form.choice("language", codes)
     if not form.ok:
         return render_template("profile/index.html", languages=language_choices(), form=form,
-                               **section_context(g.contact)), 422
+                               **section_context(g.contact), **devices_context()), 422
     Person.update(language=code).where(Person.id == g.person.id).execute()
     with force_locale(code):
         flash(_("Language saved."), "success")

@@ -2,12 +2,12 @@
 
 Staff send access links, force a password reset (the password is cleared and a reset link
 mailed), and sign a person out everywhere; staff never see or choose a password."""
-from flask import abort, flash, g, redirect, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
 from ...db import db
 from ...models import Activity, Contact, Person
-from ... import contacts, tokens
+from ... import contacts, people, tokens
 from . import staff_blueprint
 
 bp = staff_blueprint("access", "/contacts")
@@ -59,6 +59,33 @@ def sign_out_everywhere(contact_id, person_id):
     tokens.revoke_all(person)
     Activity.record("signed_out_everywhere", staff=g.staff, person=person, contact=person.contact_id)
     flash(_("%(name)s was signed out everywhere.", name=person.name), "success")
+    return _back(person)
+
+
+@bp.post("/<int:contact_id>/people/<int:person_id>/role")
+def set_role(contact_id, person_id):
+    """The business overrides a person's role (issue 21); logged and mailed to the owners."""
+    person = get_person(contact_id, person_id)
+    role = request.form.get("role", "")
+    try:
+        people.set_role(person, role, staff=g.staff)
+    except people.TeamError as refused:
+        flash(str(refused), "error")
+        return _back(person)
+    flash(_("%(name)s is now %(role)s.", name=person.name, role=people.role_label(role)), "success")
+    return _back(person)
+
+
+@bp.post("/<int:contact_id>/people/<int:person_id>/remove")
+def remove_person(contact_id, person_id):
+    """Take a person's access away: sessions and links end at once (issue 21)."""
+    person = get_person(contact_id, person_id)
+    try:
+        people.remove(person, staff=g.staff)
+    except people.TeamError as refused:
+        flash(str(refused), "error")
+        return _back(person)
+    flash(_("%(name)s no longer has access.", name=person.name), "success")
     return _back(person)
 
 

@@ -31,7 +31,8 @@ TEXT_FIELDS = ("name", "tax_id", "country", "address", "email", "phone", "websit
                "order_prefix", "credit_note_prefix", "default_terms", "stock_display")
 NUMBER_FIELDS = ("payment_terms_days", "quote_validity_days", "low_stock_threshold",
                  "access_link_hours", "link_session_hours")
-FLAGS = ("quote_to_order", "allow_partial_payments", "sell_out_of_stock", "accountant_links_enabled")
+FLAGS = ("quote_to_order", "allow_partial_payments", "sell_out_of_stock", "accountant_links_enabled",
+         "team_self_service")
 
 
 def read_website(form):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ... import statement
 from ...mail import recipient_language
 from ...models import Person
+from ...people import PAYERS
 from ...rules import By, Refused
 from ...web.htmx import render
 from ...web.statements import pdf_response, statement_context
@@ -22,7 +23,8 @@ def context(contact, args=None):
         contact, lambda **a: url_for("staff.statements.show", contact_id=contact.id, **a),
         lambda **a: url_for("staff.statements.pdf", contact_id=contact.id, **a),
         lambda doc_id: url_for("staff.documents.show", doc_id=doc_id), args=args)
-    found.update(recipients=list(Person.active_of(contact)), statement_actions="partials/staff/_statement_mail.html")
+    found.update(recipients=list(Person.active_of(contact, roles=PAYERS)),
+                 statement_actions="partials/staff/_statement_mail.html")
     return found
 
 

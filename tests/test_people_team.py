@@ -1,0 +1,217 @@
+"""The contact's own team (issue 21): invitations, roles, removal, staff override; and the
+signed-in devices with the mail on a sign-in from a new browser."""
+import datetime
+import re
+
+from app import people
+from app.models import AccessLink, Activity, KnownBrowser, Person, PortalSession, TeamInvite, utcnow
+from tests.conftest import Browser, soup
+from tests.factories import make_contact, make_person, settings
+
+PASSWORD = "correct horse battery"
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def login(app, person, agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", client=None):
+    browser = Browser(client or app.test_client())
+    browser.client.environ_base["HTTP_USER_AGENT"] = agent
+    browser.get("/login")
+    resp = browser.post("/login", {"email": person.email, "password": PASSWORD})
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    browser.get("/account/")
+    return browser
+
+
+def team(portal_enabled=True):
+    contact = make_contact(name="Talleres Ruiz", portal_enabled=portal_enabled)
+    owner = make_person(contact=contact, email="owner@example.com", password=PASSWORD, name="Olga Owner")
+    colleague = make_person(contact=contact, email="colleague@example.com", password=PASSWORD,
+                            name="Carl Colleague", role="billing")
+    return contact, owner, colleague
+
+
+def mails_to(sent, address):
+    return [m for m in sent if address in m.rcpt_tos]
+
+
+def invite_link(text):
+    return re.search(r"https?://[^/\s]+(/team/join/[\w-]+)", text).group(1)
+
+
+def test_without_the_business_switch_the_team_pages_do_not_exist(app):
+    _contact, owner, _colleague = team()
+    browser = login(app, owner)
+    assert browser.get("/account/team/").status_code == 404
+    assert browser.post("/account/team/invite", {"email": "new@example.com", "role": "buyer"}).status_code == 404
+    assert soup(browser.get("/account/")).select_one("#team-link") is None
+    assert not TeamInvite.select().exists()
+
+
+def test_an_owner_invites_a_colleague_who_joins_once_with_the_role_given(app, outbox):
+    contact, owner, _colleague = team()
+    settings(team_self_service=True)
+    browser = login(app, owner)
+    assert soup(browser.get("/account/")).select_one("#team-link a")["href"] == "/account/team/"
+    resp = browser.post("/account/team/invite", {"email": "New@Example.com", "name": "Nina", "role": "buyer"})
+    assert resp.status_code == 303
+    sent = outbox()
+    [invitation] = mails_to(sent, "new@example.com")
+    assert "Olga Owner" in invitation.message["Subject"]
+    told = mails_to(sent, "owner@example.com")
+    assert told and "new@example.com" in told[-1].text and "Buyer" in told[-1].text
+    assert not mails_to(sent, "colleague@example.com")   # only owners hear of team changes
+    assert Activity.get(Activity.action == "team_invited").detail == "new@example.com (buyer)"
+    assert "new@example.com" in browser.get("/account/team/").get_data(as_text=True)   # pending
+
+    path = invite_link(invitation.text)
+    guest = Browser(app.test_client())
+    page = soup(guest.get(path))
+    assert page.select_one("#join-form") is not None and "Buyer" in page.get_text()
+    resp = guest.post(path, {"name": "", "new_password": "short", "confirm": "short"})
+    assert resp.status_code == 422 and not Person.by_email("new@example.com")
+    resp = guest.post(path, {"name": "Nina Nueva", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert resp.status_code == 303
+    joined = Person.by_email("new@example.com")
+    assert joined.role == "buyer" and joined.contact_id == contact.id and joined.name == "Nina Nueva"
+    assert guest.get("/").status_code == 200   # signed in
+    assert guest.post("/documents/1/pay", {}).status_code == 403   # a buyer does not pay
+
+    again = Browser(app.test_client())
+    assert again.get(path).status_code == 410                        # single-use
+    resp = again.post(path, {"name": "Eve", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert resp.status_code == 410 and Person.select().where(Person.contact == contact).count() == 3
+
+
+def test_an_invitation_expires(app, outbox):
+    contact, owner, _colleague = team()
+    settings(team_self_service=True)
+    with app.test_request_context():
+        token, row = people.invite(contact, "late@example.com", "viewer", by=owner,
+                                   now=utcnow() - datetime.timedelta(days=people.INVITE_DAYS, minutes=1))
+    guest = Browser(app.test_client())
+    assert guest.get(f"/team/join/{token}").status_code == 410
+    resp = guest.post(f"/team/join/{token}", {"name": "Late", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert resp.status_code == 410 and Person.by_email("late@example.com") is None
+    assert guest.get("/team/join/not-a-token").status_code == 410
+
+
+def test_an_invitation_for_someone_who_already_signs_in_is_refused(app, outbox):
+    _contact, owner, _colleague = team()
+    settings(team_self_service=True)
+    browser = login(app, owner)
+    resp = browser.post("/account/team/invite", {"email": "colleague@example.com", "role": "viewer"})
+    assert resp.status_code == 422 and "already has portal access" in resp.get_data(as_text=True)
+    resp = browser.post("/account/team/invite", {"email": "x@example.com", "role": "emperor"})
+    assert resp.status_code == 422
+    assert not TeamInvite.select().exists()
+
+
+def test_roles_change_and_the_team_keeps_an_owner(app, outbox):
+    _contact, owner, colleague = team()
+    settings(team_self_service=True)
+    browser = login(app, owner)
+    assert browser.post(f"/account/team/{colleague.id}/role", {"role": "viewer"}).status_code == 303
+    assert Person.get_by_id(colleague.id).role == "viewer"
+    assert Activity.get(Activity.action == "team_role").detail == "colleague@example.com: billing -> viewer"
+    browser.post(f"/account/team/{owner.id}/role", {"role": "viewer"})      # the only owner
+    assert Person.get_by_id(owner.id).role == "owner"
+    assert "at least one owner" in browser.get("/account/team/").get_data(as_text=True)
+    assert browser.post(f"/account/team/{colleague.id}/role", {"role": "king"}).status_code == 303
+    assert Person.get_by_id(colleague.id).role == "viewer"
+    told = mails_to(outbox(), "owner@example.com")
+    assert len(told) == 1 and "colleague@example.com is now Viewer" in told[0].text
+
+
+def test_removing_a_person_ends_their_sessions_and_links_at_their_next_request(app, outbox):
+    _contact, owner, colleague = team()
+    settings(team_self_service=True)
+    theirs = login(app, colleague)
+    on_phone = login(app, colleague, agent="Mozilla/5.0 (iPhone) Safari/604.1")
+    AccessLink.create(person=colleague, token_hash="e" * 64, expires_at=utcnow() + datetime.timedelta(hours=4))
+    assert theirs.get("/").status_code == 200
+    browser = login(app, owner)
+    assert browser.post(f"/account/team/{colleague.id}/remove").status_code == 303
+    for device in (theirs, on_phone):
+        resp = device.get("/")
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert not PortalSession.select().where(PortalSession.person == colleague.id).exists()
+    assert not AccessLink.select().where(AccessLink.person == colleague.id).exists()
+    assert Person.get_by_id(colleague.id).active is False
+    resp = Browser(app.test_client()).post("/login", {"email": colleague.email, "password": PASSWORD}, token=False)
+    assert resp.status_code != 303
+    assert Activity.get(Activity.action == "team_removed").person_id == owner.id
+    assert "colleague@example.com was removed" in mails_to(outbox(), "owner@example.com")[-1].text
+
+
+def test_a_non_owner_cannot_manage_the_team(app):
+    _contact, _owner, colleague = team()
+    settings(team_self_service=True)
+    browser = login(app, colleague)
+    assert browser.get("/account/team/").status_code == 403
+    assert browser.post(f"/account/team/{colleague.id}/role", {"role": "owner"}).status_code == 403
+    assert Person.get_by_id(colleague.id).role == "billing"
+
+
+def test_staff_see_roles_and_override_them_even_with_the_switch_off(app, staff, outbox):
+    contact, owner, colleague = team()
+    page = soup(staff.get(f"/staff/contacts/{contact.id}"))
+    assert page.select_one(f"#role-of-{colleague.id}").get_text(strip=True) == "Billing"
+    assert staff.post(f"/staff/contacts/{contact.id}/people/{colleague.id}/role", {"role": "owner"}).status_code == 303
+    assert Person.get_by_id(colleague.id).role == "owner"
+    row = Activity.get(Activity.action == "team_role")
+    assert row.staff_id is not None and row.person_id is None
+    theirs = login(app, owner)
+    assert staff.post(f"/staff/contacts/{contact.id}/people/{owner.id}/remove").status_code == 303
+    assert theirs.get("/").status_code == 302
+    other = make_person(contact=make_contact(name="Other"), password=PASSWORD)
+    assert staff.post(f"/staff/contacts/{contact.id}/people/{other.id}/remove").status_code == 404
+    assert Person.get_by_id(other.id).active
+    sent = outbox()
+    assert [m for m in mails_to(sent, "colleague@example.com") if "owner@example.com was removed" in m.text]
+
+
+# --- signed-in devices ------------------------------------------------------------------------
+
+def test_the_account_page_lists_devices_and_signs_out_one_or_every_other(app, outbox):
+    _contact, owner, _colleague = team()
+    laptop = login(app, owner)
+    phone = login(app, owner, agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/604.1")
+    tablet = login(app, owner, agent="Mozilla/5.0 (Linux; Android 14) Chrome/120.0")
+    page = soup(laptop.get("/account/"))
+    devices = page.select("#devices li.device")
+    assert len(devices) == 3
+    text = page.select_one("#devices").get_text(" ", strip=True)
+    assert "Firefox · Linux" in text and "Safari · iPhone" in text and "Chrome · Android" in text
+    assert "127.0.0.1" in text
+    [current] = [d for d in devices if "This device" in d.get_text()]
+    assert "Firefox" in current.get_text() and current.select_one("form") is None   # no sign-out of itself here
+    phone_row = PortalSession.get((PortalSession.person == owner.id) & PortalSession.user_agent.contains("iPhone"))
+    assert laptop.post(f"/account/devices/{phone_row.id}/end").status_code == 303
+    assert phone.get("/").status_code == 302
+    assert tablet.get("/").status_code == 200
+    assert laptop.post("/account/devices/end-others").status_code == 303
+    assert tablet.get("/").status_code == 302
+    assert laptop.get("/").status_code == 200
+    assert PortalSession.select().where(PortalSession.person == owner.id).count() == 1
+
+
+def test_a_device_of_someone_else_is_not_found(app):
+    _contact, owner, colleague = team()
+    theirs = login(app, colleague)
+    browser = login(app, owner)
+    row = PortalSession.get(PortalSession.person == colleague.id)
+    assert browser.post(f"/account/devices/{row.id}/end").status_code == 404
+    assert theirs.get("/").status_code == 200
+
+
+def test_a_sign_in_from_a_new_browser_is_mailed(app, outbox):
+    _contact, owner, _colleague = team()
+    first = app.test_client()
+    login(app, owner, client=first)                        # the first browser ever: no news
+    assert not mails_to(outbox(), owner.email)
+    login(app, owner, client=first)                        # the same browser again
+    assert not mails_to(outbox(), owner.email)
+    login(app, owner, agent="Mozilla/5.0 (iPhone) Safari/604.1")   # a new one
+    [mail] = mails_to(outbox(), owner.email)
+    assert "Safari · iPhone" in mail.text and "127.0.0.1" in mail.text
+    assert KnownBrowser.select().where(KnownBrowser.person == owner.id).count() == 2

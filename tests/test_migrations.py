@@ -38,6 +38,7 @@ RELEASED = {
     "0012_reminders.py": "5bd9dc0897217871dc56b4a40a3e684df8bbd9626d806cd12c7de3baef302db4",
     "0013_accountant_links.py": "f4dbcdb2e9ae9af8a8401434009af9d07896f6be23f52aa9059830899c49fb31",
     "0014_einvoice_parties.py": "f68e5c828a42b557206d231ea2852ae6de8e996f98d1da85799fff13ad0766e9",
+    "0016_passkeys_totp.py": "d22f118a9876626b61d8b5a8aa77f990fac18990aa49fa540730437436514bcc",
 }
 EARLY = Path(__file__).parent / "early_migrations"
 

@@ -74,7 +74,10 @@ def test_the_classification_is_the_expected_one(app):
     assert public == {"auth.login", "auth.login_submit", "auth.logout", "auth.link_request",
                       "auth.link_request_submit", "auth.access", "auth.access_confirm", "auth.reset",
                       "auth.reset_submit", "logo", "payment_webhooks.receive", "health.healthz", "health.readyz",
-                      "verify.show", "accountant_door.open", "accountant_door.open_confirm"}
+                      "verify.show", "accountant_door.open", "accountant_door.open_confirm",
+                      "keys_door.signin_options", "keys_door.signin_passkey", "keys_door.second_factor",
+                      "keys_door.second_factor_submit", "keys_door.second_factor_passkey_options",
+                      "keys_door.second_factor_passkey"}
 
 
 def test_every_url_behind_the_factory_asks_for_a_sign_in(app, client):
@@ -123,6 +126,8 @@ def world(app):
     b_link = models.AccountantLink.create(contact=b, email="acc@example.com", token_hash="b" * 64, expires_at=later)
     b_pack = models.YearlyPack.create(contact=b, year=2025, email="b@example.com", status="ready", data=b"PK",
                                       expires_at=later)
+    b_key = models.Passkey.create(person=make_person(contact=b), credential_id="b-credential", public_key=b"k",
+                                  name="B's key")
     browser = Browser(app.test_client())
     browser.get("/login")
     assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
@@ -135,6 +140,7 @@ def world(app):
         "image_id": [hidden_image.id, unknown],
         "link_id": [b_link.id, unknown],
         "pack_id": [b_pack.id, unknown],
+        "passkey_id": [b_key.id, unknown],
         # The catalog is the same for every contact with access: B's cart line is no secret.
         ("catalog.product", "product_id"): [hidden.id, inactive.id, unknown],
     }

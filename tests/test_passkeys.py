@@ -10,7 +10,7 @@ from app.models import Activity, Passkey, PortalSession
 from app.rules import Refused
 from tests.conftest import Browser
 from tests.factories import make_contact, make_person
-from tests.softkey import SoftKey, challenge_of
+from tests.softkey import SoftKey
 
 RP, ORIGIN = "localhost", "http://localhost"
 

@@ -151,7 +151,8 @@ def test_required_second_factor_is_not_bypassed_by_a_reset_link(app, required):
     token, _link = tokens.issue(person, "reset")
     browser = Browser(app.test_client())
     browser.get(f"/reset/{token}")
-    resp = browser.post(f"/reset/{token}", {"new_password": "a brand new passphrase", "confirm": "a brand new passphrase"})
+    new = "a brand new passphrase"
+    resp = browser.post(f"/reset/{token}", {"new_password": new, "confirm": new})
     assert resp.status_code == 303 and resp.headers["Location"] == "/login/second-factor"
     assert not signed_in(browser)
 

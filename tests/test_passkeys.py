@@ -152,3 +152,16 @@ def test_someone_elses_passkey_cannot_be_removed(auth):
 def test_the_login_page_offers_a_passkey_form_hidden_until_the_script_shows_it(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'id="passkey-signin" hidden' in html and "js/passkeys.js" in html
+
+
+def test_email_first_options_name_only_that_persons_passkeys(app):
+    ana, bea = make_person(), make_person()
+    ana_key = SoftKey()
+    register(ana, ana_key)
+    register(bea, SoftKey())
+    browser = Browser(app.test_client())
+    browser.get("/login")
+    options = post_json(browser, "/login/passkey/options", {"email": ana.email.upper()}).get_json()["options"]
+    assert [c["id"] for c in options["allowCredentials"]] == [ana_key.id]
+    unknown = post_json(browser, "/login/passkey/options", {"email": "nobody@example.com"})
+    assert unknown.status_code == 200 and unknown.get_json()["options"].get("allowCredentials") == []

@@ -169,3 +169,17 @@ def test_the_pending_step_expires(app, required):
     Person.update(session_version=Person.session_version + 1).where(Person.id == person.id).execute()
     resp = browser.client.get("/login/second-factor")
     assert resp.status_code == 303 and resp.headers["Location"] == "/login"
+
+
+def test_staff_owner_sets_the_customers_rule(app, staff):
+    page = staff.get("/staff/team/")
+    assert page.status_code == 200 and soup(page).find(id="customers-second-factor") is not None
+    assert staff.post("/staff/team/customers-second-factor", {"require_second_factor": "billing"}).status_code == 303
+    assert Settings.get_solo().require_second_factor == "billing"
+    assert staff.post("/staff/team/customers-second-factor", {"require_second_factor": "nobody"}).status_code == 400
+    assert Settings.get_solo().require_second_factor == "billing"
+    person = make_person(password=PASSWORD)
+    _browser, resp = password_sign_in(app, person)   # everybody counts as billing until roles exist
+    assert resp.headers["Location"] == "/login/second-factor"
+    assert staff.post("/staff/team/customers-second-factor", {"require_second_factor": ""}).status_code == 303
+    assert password_sign_in(app, person)[1].headers["Location"] == "/"

@@ -53,6 +53,9 @@
   function run(form) {
     var kind = form.dataset.passkey, extra = {};
     form.querySelectorAll("input[name]").forEach(function (i) { if (i.name !== "csrf_token") extra[i.name] = i.value; });
+    // Email-first: an email already typed in the sign-in form asks for that person's passkeys only.
+    var email = form.dataset.emailFrom && document.querySelector(form.dataset.emailFrom);
+    if (email && email.value) extra.email = email.value;
     say(form, "");
     post(form, form.dataset.options, extra).then(function (opts) {
       if (!opts.ok) throw new Error(opts.error || form.dataset.failed);

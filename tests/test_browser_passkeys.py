@@ -79,3 +79,24 @@ def test_register_a_passkey_sign_out_and_sign_in_with_it(app, chromium, live_ser
     finally:
         context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_the_second_factor_step_fits_and_passes_axe(app, chromium, live_server, size):
+    """A business that requires a second factor: after the password, the enrolment step (QR code)."""
+    with app.app_context():
+        settings(name="Taller Martínez S.L.", default_language="en", require_second_factor="all")
+        person = make_person(contact=make_contact(name="Talleres Ruiz Hermanos S.L."), password=PASSWORD,
+                             name="Ana García Fernández", language="en")
+    context, page, errors = open_at_localhost(chromium, live_server, size)
+    try:
+        page.goto("/login")
+        page.fill("#f-email", person.email)
+        page.fill("#f-password", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url("**/login/second-factor")
+        expect(page.locator(".totp-qr svg")).to_be_visible()
+        problems = check(page, "second-factor-enrol", size, "en", errors)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)

@@ -98,10 +98,11 @@ REQUIREMENTS = ("", "all", "billing")
 
 
 def is_billing(person):
-    """Whether the person pays for the contact.
-    TODO(issue 21, people): read the role through the people helper's role function (app/people.py,
-    e.g. `has_role(person, "billing")`, owners included) once both branches are merged; until then
-    everybody counts as billing, so the 'billing' setting is as strict as 'all'."""
+    """Whether the person pays for the contact (owners and billing people).
+    TODO(issue 21, merge with h-people): return `people.has(person, "pay")` from app/people.py (the
+    `people` helper's branch, capability "pay" = owner and billing roles). Until both branches are
+    merged there are no roles here, so everybody counts as billing and the 'billing' setting is as
+    strict as 'all' (tests/test_person_totp.py::test_staff_owner_sets_the_customers_rule says so)."""
     return True
 
 

@@ -64,8 +64,8 @@ def create_app(test_config=None):
     from .views import health, payment_webhooks, payments, verify
     for blueprint in (payments.bp, payment_webhooks.bp, health.bp, verify.bp):
         app.register_blueprint(blueprint)
-    from .views import accountant, accountants, packs
-    for blueprint in (accountant.door, accountant.bp, accountants.bp, packs.bp):
+    from .views import accountant, accountants, keys, packs
+    for blueprint in (accountant.door, accountant.bp, accountants.bp, packs.bp, keys.bp, keys.door):
         app.register_blueprint(blueprint)
     from .views import roles, team
     app.register_blueprint(team.bp)

@@ -60,6 +60,9 @@ class Settings(BaseModel):
     link_session_hours = IntegerField(default=12)
     team_self_service = BooleanField(default=False)   # a contact's owners manage their own team
     staff_require_totp = BooleanField(default=False)   # every staff user signs in with a second factor
+    # The portal's people sign in with a second factor (passkey or TOTP): '' no, 'all', 'billing'.
+    require_second_factor = CharField(max_length=10, default="",
+                                      constraints=[Check("require_second_factor IN ('', 'all', 'billing')")])
     # ISO 3166-1 alpha-2, and the account customers pay transfers to (0014; e-invoices need them)
     country = CharField(max_length=2, default="")
     iban = CharField(max_length=34, default="")
@@ -275,6 +278,9 @@ class Person(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
     role = CharField(max_length=8, default="owner")   # owner | billing | buyer | viewer (app/people.py)
+    totp_secret = SealedTextField(null=True)               # set while enrolling, kept once confirmed
+    totp_enabled = BooleanField(default=False)
+    totp_last_step = BigIntegerField(default=0)             # the last accepted code's step: no replay
 
     # flask-login: the id carries the session version, so bumping it ends every older session.
     is_authenticated = True
@@ -300,6 +306,27 @@ class Person(BaseModel):
 
     def can_sign_in(self):
         return self.active and self.contact.portal_enabled and not self.contact.archived
+
+
+class Passkey(BaseModel):
+    """A WebAuthn credential of a person (or of a staff user): its id (base64url), COSE public
+    key and the authenticator's last signature counter, which must grow (a clone lags behind)."""
+    person = ForeignKeyField(Person, null=True, backref="passkeys", on_delete="CASCADE")
+    staff = ForeignKeyField(StaffUser, null=True, backref="passkeys", on_delete="CASCADE")
+    credential_id = CharField(max_length=400, unique=True)
+    public_key = BlobField()
+    sign_count = BigIntegerField(default=0)
+    name = CharField(max_length=100)
+    transports = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+
+
+class PersonRecoveryCode(BaseModel):
+    """One of a person's ten single-use codes for a lost authenticator (SHA-256 of a random code)."""
+    person = ForeignKeyField(Person, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField(max_length=64)
+    used_at = DateTimeField(null=True)
 
 
 class PortalSession(BaseModel):
@@ -1692,5 +1719,5 @@ MODELS = [Settings, StaffUser, TaxRate, Contact, Person, PortalSession, AccessLi
           WebhookEndpoint, WebhookDelivery, WebhookAttempt, PaymentAllocation, GatewayConfig, NumberSeries, LogoVersion,
           Refund, Heartbeat, StaffSession, StaffLink, StaffRecoveryCode, ContactFigure,
           AccountantLink, AccountantUse, YearlyPack,
-          ReminderMail, Reminder, TeamInvite, KnownBrowser]
+          ReminderMail, Reminder, TeamInvite, KnownBrowser, Passkey, PersonRecoveryCode]
 

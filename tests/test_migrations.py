@@ -39,6 +39,7 @@ RELEASED = {
     "0013_accountant_links.py": "f4dbcdb2e9ae9af8a8401434009af9d07896f6be23f52aa9059830899c49fb31",
     "0014_einvoice_parties.py": "f68e5c828a42b557206d231ea2852ae6de8e996f98d1da85799fff13ad0766e9",
     "0015_people_roles.py": "f373e85a26b35d7a380fd435e2430c9f50a5d36d5353d4e000a02a0600d7c7d8",
+    "0016_passkeys_totp.py": "d22f118a9876626b61d8b5a8aa77f990fac18990aa49fa540730437436514bcc",
 }
 EARLY = Path(__file__).parent / "early_migrations"
 

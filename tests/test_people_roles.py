@@ -22,9 +22,11 @@ PAY_POST = {"payments.start", "payments.start_several"}
 BOOKS_POST = {"accountants.create", "accountants.revoke", "packs.prepare"}
 TEAM = {"team.index"}
 TEAM_POST = {"team.invite", "team.role", "team.remove"}
-# One's own account: a viewer still changes their password and language and signs out devices.
+# One's own account: a viewer still changes their password and language, signs out devices and
+# keeps their own passkeys and authenticator app (a read-only role must still be a safe door).
 SELF_POST = {"profile.language", "profile.password_submit", "profile.end_device", "profile.end_other_devices",
-             "accountant.leave"}
+             "accountant.leave", "keys.passkey_options", "keys.passkey_add", "keys.passkey_remove",
+             "keys.totp_start", "keys.totp_enable", "keys.totp_disable"}
 REFUSED = {
     "owner": {"GET": set(), "POST": set()},
     "billing": {"GET": SHOP | TEAM, "POST": SHOP_POST | TEAM_POST},
@@ -58,9 +60,10 @@ def own_world(app, role, tag="A"):
     assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
     browser.get("/")
     other_device = PortalSession.create(person=person, sid_hash=f"{tag}{role}".ljust(64, "d"), via="password")
+    key = models.Passkey.create(person=person, credential_id=f"{tag}-{role}-credential", public_key=b"k", name="Key")
     return browser, {"doc_id": invoice.id, "payment_id": paid.id, "product_id": product.id,
                      "image_id": image.id, "link_id": link.id, "pack_id": pack.id,
-                     "person_id": colleague.id, "session_id": other_device.id}
+                     "person_id": colleague.id, "session_id": other_device.id, "passkey_id": key.id}
 
 
 def refused(role, endpoint, method):

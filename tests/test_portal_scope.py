@@ -75,7 +75,10 @@ def test_the_classification_is_the_expected_one(app):
                       "auth.link_request_submit", "auth.access", "auth.access_confirm", "auth.reset",
                       "auth.reset_submit", "logo", "payment_webhooks.receive", "health.healthz", "health.readyz",
                       "verify.show", "accountant_door.open", "accountant_door.open_confirm",
-                      "team_door.accept", "team_door.accept_submit"}
+                      "team_door.accept", "team_door.accept_submit",
+                      "keys_door.signin_options", "keys_door.signin_passkey", "keys_door.second_factor",
+                      "keys_door.second_factor_submit", "keys_door.second_factor_passkey_options",
+                      "keys_door.second_factor_passkey"}
 
 
 def test_every_url_behind_the_factory_asks_for_a_sign_in(app, client):
@@ -127,6 +130,8 @@ def world(app):
                                       expires_at=later)
     b_person = make_person(contact=b, password=PASSWORD)
     b_session = models.PortalSession.create(person=b_person, sid_hash="c" * 64, via="password")
+    b_key = models.Passkey.create(person=make_person(contact=b), credential_id="b-credential", public_key=b"k",
+                                  name="B's key")
     browser = Browser(app.test_client())
     browser.get("/login")
     assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
@@ -141,6 +146,7 @@ def world(app):
         "pack_id": [b_pack.id, unknown],
         "person_id": [b_person.id, unknown],
         "session_id": [b_session.id, unknown],
+        "passkey_id": [b_key.id, unknown],
         # The catalog is the same for every contact with access: B's cart line is no secret.
         ("catalog.product", "product_id"): [hidden.id, inactive.id, unknown],
     }

@@ -142,6 +142,7 @@ def urls(app, rich):
             "profile.index": [(url_for("profile.index"), None)],
             "team.index": [(url_for("team.index"), None)],
             "profile.password": [(url_for("profile.password"), None)],
+            "keys.index": [(url_for("keys.index"), None)],
             "cart.show": [(url_for("cart.show"), headers) for headers in (None, HX)],
             "checkout.show": [(url_for("checkout.show"), None)],
             "catalog.index": [(url_for("catalog.index", **args), headers) for headers in (None, HX)

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import tokens
+from .. import person_totp, tokens
 from ..auth import sign_in, sign_out
 from ..db import db
 from ..web.forms import Form
@@ -18,6 +18,7 @@ from ..models import Activity, Person, PortalSession
 from ..passwords import hash_password, verify_password
 from ..web.security import safe_next
 from . import public
+from .keys import begin_second_factor
 from .passwords import new_password_errors
 
 bp = Blueprint("auth", __name__)
@@ -51,6 +52,8 @@ def login_submit():
         form.errors = {"password": _("That email and password do not match. Check them, or ask "
                                      "for a sign-in link below.")}
         return render_template("auth/login.html", form=form), 422
+    if person_totp.must_verify(person):   # the session opens after the second factor
+        return begin_second_factor(person, "password", safe_next(request.form.get("next"), None))
     sign_in(person, via="password")
     Activity.record("login", person=person, contact=person.contact_id)
     log.info("portal sign-in person=%s ip=%s", person.id, request.remote_addr)
@@ -118,6 +121,8 @@ def access_confirm(token):
     if not tokens.consume(link):
         return render_template("auth/link_invalid.html", state="used", purpose="access"), 410
     person = Person.get_by_id(link.person_id)
+    if person_totp.must_verify(person):   # a link never bypasses a second factor
+        return begin_second_factor(person, "link", safe_next(request.args.get("next"), None))
     sign_in(person, via="link")
     Activity.record("login_link", person=person, contact=person.contact_id)
     log.info("portal sign-in by link person=%s ip=%s", person.id, request.remote_addr)
@@ -155,8 +160,10 @@ def reset_submit(token):
          .where(Person.id == link.person_id).execute())
         PortalSession.end_all(link.person)
     person = Person.get_by_id(link.person_id)
-    sign_in(person, via="password")
     Activity.record("password_reset", person=person, contact=person.contact_id)
     flash(_("Your new password is set."), "success")
+    if person_totp.must_verify(person):   # a reset link does not bypass a second factor either
+        return begin_second_factor(person, "password", None)
+    sign_in(person, via="password")
     return redirect(url_for("portal.home"), 303)
 

@@ -6,7 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ... import staff_accounts
+from ... import person_totp, staff_accounts
 from ...config import LANGUAGES
 from ...models import STAFF_ROLES, Settings, StaffUser
 from ...rules import Refused
@@ -150,4 +150,17 @@ def require_two_factor():
     log.info("staff two-factor required=%s by=%s", required, g.staff.id)
     flash(_("Two-factor sign-in is now required for everyone.") if required
           else _("Two-factor sign-in is now each staff user's choice."), "success")
+    return redirect(url_for("staff.team.index"), 303)
+
+
+@bp.post("/customers-second-factor")
+def require_customers_second_factor():
+    """Require a second factor (passkey or app) of the customers' people: all, billing, or none."""
+    form = Form(request.form)
+    rule = form.choice("require_second_factor", person_totp.REQUIREMENTS)
+    if not form.ok:
+        abort(400)
+    person_totp.set_requirement(rule, g.staff)
+    log.info("customers second factor rule=%s by=%s", rule or "off", g.staff.id)
+    flash(_("Saved: how your customers' people sign in."), "success")
     return redirect(url_for("staff.team.index"), 303)

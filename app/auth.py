@@ -64,7 +64,7 @@ def load_person(user_id):
 
 
 def sign_in(person, via):
-    """Start a fresh session for the person; `via` is 'password' or 'link'."""
+    """Start a fresh session for the person; `via` is 'password', 'link' or 'passkey'."""
     session.clear()   # nothing from before sign-in carries over (no fixation)
     sid = secrets.token_urlsafe(32)
     expires = None

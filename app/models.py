@@ -277,7 +277,8 @@ class Person(BaseModel):
     session_version = IntegerField(default=1)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
-    role = CharField(max_length=8, default="owner")   # owner | billing | buyer | viewer (app/people.py)
+    role = CharField(max_length=8, default="owner",   # app/people.py; the CHECK since 0017
+                     constraints=[Check("role IN ('owner', 'billing', 'buyer', 'viewer')")])
     totp_secret = SealedTextField(null=True)               # set while enrolling, kept once confirmed
     totp_enabled = BooleanField(default=False)
     totp_last_step = BigIntegerField(default=0)             # the last accepted code's step: no replay
@@ -334,7 +335,7 @@ class PortalSession(BaseModel):
     out, a password change or revoked access end a session even if its cookie was copied."""
     person = ForeignKeyField(Person, backref="sessions", on_delete="CASCADE")
     sid_hash = CharField(max_length=64, unique=True)
-    via = CharField(max_length=10, constraints=[Check("via IN ('password', 'link')")])
+    via = CharField(max_length=10, constraints=[Check("via IN ('password', 'link', 'passkey')")])   # 0017
     created_at = DateTimeField(default=utcnow)
     last_seen_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(null=True)     # sessions opened by an access link end here

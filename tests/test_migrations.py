@@ -40,6 +40,7 @@ RELEASED = {
     "0014_einvoice_parties.py": "f68e5c828a42b557206d231ea2852ae6de8e996f98d1da85799fff13ad0766e9",
     "0015_people_roles.py": "f373e85a26b35d7a380fd435e2430c9f50a5d36d5353d4e000a02a0600d7c7d8",
     "0016_passkeys_totp.py": "d22f118a9876626b61d8b5a8aa77f990fac18990aa49fa540730437436514bcc",
+    "0017_sign_in_kinds.py": "d25d4e91db70933ae0db0833325679616fe5a6ad7e2dc093470398b3bc10d601",
 }
 EARLY = Path(__file__).parent / "early_migrations"
 

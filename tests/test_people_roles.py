@@ -1,6 +1,7 @@
 """Roles per person (issue 21): the role-by-route walk, the menu, and who gets which mail."""
 import datetime
 
+import peewee
 import pytest
 
 from app import models
@@ -71,6 +72,13 @@ def refused(role, endpoint, method):
     if listed == "all but SELF_POST":
         return endpoint not in SELF_POST
     return endpoint in listed
+
+
+def test_the_database_refuses_a_role_that_is_not_one_of_the_four(app):
+    person = make_person(role="billing")
+    with pytest.raises(peewee.IntegrityError), models.db.atomic():
+        models.Person.update(role="admin").where(models.Person.id == person.id).execute()
+    assert models.Person.get_by_id(person.id).role == "billing"
 
 
 def test_every_guarded_endpoint_is_in_the_allow_map(app):

@@ -84,7 +84,7 @@ def passkey_add():
 def passkey_remove(passkey_id):
     person = g.person
     if _last_factor(person, passkey=True) and person_totp.required(person):
-        flash(_("Your business requires a second factor: add another passkey or the authenticator app "
+        flash(_("Your supplier requires a second factor: add another passkey or the authenticator app "
                 "before removing this one."), "error")
         return redirect(url_for("keys.index"), 303)
     if not passkeys.remove(person, passkey_id):
@@ -132,7 +132,7 @@ def totp_disable():
     form = Form(request.form)
     person = g.person
     if _last_factor(person) and person_totp.required(person):
-        flash(_("Your business requires a second factor: add a passkey before turning the app off."), "error")
+        flash(_("Your supplier requires a second factor: add a passkey before turning the app off."), "error")
         return redirect(url_for("keys.index"), 303)
     if not person_totp.second_factor_ok(person, form.raw("code")):
         form.error("code", _("That code does not match. Enter the current code from your app, or a recovery code."))
@@ -175,7 +175,7 @@ def signin_passkey():
     except Refused:
         return _refused(_("That passkey could not sign you in. Try again, or use your password."), 401)
     target = safe_next(str(data.get("next") or ""), None)
-    sign_in(person, via="password")
+    sign_in(person, via="passkey")
     Activity.record("login_passkey", person=person, contact=person.contact_id)
     return jsonify(redirect=target or url_for("portal.home"))
 

@@ -28,6 +28,7 @@ CAN = {
     "pay": frozenset({OWNER, BILLING}),
     "books": frozenset({OWNER, BILLING}),           # accountant links, yearly packs
     "shop": frozenset({OWNER, BUYER}),              # catalog, cart, checkout, quote decisions
+    "trade": frozenset({OWNER, BUYER, VIEWER}),     # read quotes and orders (billing: money only)
     "team": frozenset({OWNER}),
 }
 PAYERS = CAN["pay"]          # invoice mails, reminders, statements
@@ -46,6 +47,15 @@ def role_of(person):
 def has(person, capability):
     """Whether the person's role grants the capability (a key of CAN)."""
     return role_of(person) in CAN.get(capability, ())
+
+
+MONEY_KINDS = ("invoice", "credit_note")
+
+
+def reads_kind(person, kind):
+    """Whether the person may read documents of this kind: billing people see the money side
+    (invoices, credit notes), everyone else every kind."""
+    return has(person, "trade") or kind in MONEY_KINDS
 
 
 def recipients(contact, kind):

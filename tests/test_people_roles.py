@@ -185,3 +185,37 @@ def test_a_contact_with_only_buyers_and_viewers_gets_no_reminder(app):
                         due_date=today - datetime.timedelta(days=10))
     with app.test_request_context(), pytest.raises(Refused):
         reminders.send_now(doc, By())
+
+
+def test_billing_people_read_the_money_side_only(app):
+    """Billing: invoices, credit notes, statements and payments; no quotes or orders, by menu,
+    summary, list or URL. Buyers and viewers read them."""
+    contact = make_contact(catalog_enabled=True)
+    invoice = make_document(contact, number="INV-1")
+    quote = make_document(contact, kind="quote", number="QUO-1")
+    order = make_document(contact, kind="order", number="ORD-1")
+    seen = {}
+    for role in ("billing", "buyer", "viewer"):
+        person = make_person(contact=contact, password=PASSWORD, role=role)
+        browser = Browser(app.test_client())
+        browser.get("/login")
+        assert browser.post("/login", {"email": person.email, "password": PASSWORD}).status_code == 303
+        home = soup(browser.get("/"))
+        nav = home.select_one("#portal-nav").get_text()
+        seen[role] = {
+            "nav": ("Quotes" in nav, "Orders" in nav),
+            "summary": (home.select_one("#stat-quotes") is not None, home.select_one("#recent-orders") is not None),
+            "urls": tuple(browser.get(url).status_code for url in (
+                "/quotes", "/orders", f"/documents/{quote.id}", f"/documents/{order.id}",
+                f"/documents/{quote.id}/pdf", f"/documents/{order.id}/print")),
+            "invoice": (browser.get("/invoices").status_code, browser.get(f"/documents/{invoice.id}").status_code),
+        }
+    assert seen["billing"] == {"nav": (False, False), "summary": (False, False), "urls": (403,) * 6,
+                               "invoice": (200, 200)}
+    for role in ("buyer", "viewer"):
+        assert seen[role] == {"nav": (True, True), "summary": (True, True), "urls": (200,) * 6,
+                              "invoice": (200, 200)}, role
+    # Nothing of a refused read is logged as seen.
+    billing = models.Person.get(models.Person.role == "billing")
+    assert not models.Activity.select().where((models.Activity.person == billing.id)
+                                              & (models.Activity.document.in_([quote.id, order.id]))).exists()

@@ -8,6 +8,7 @@ walks the URL map and refuses any portal URL that is neither (tests/test_portal_
 from flask import Blueprint, abort, current_app, g, request
 from flask_login.config import EXEMPT_METHODS
 
+from .. import people
 from ..models import CartItem, Document, Payment, Product
 from . import roles
 
@@ -54,8 +55,22 @@ def public(view):
 # unscoped, under other names (get_any_document, get_any_product).
 
 def get_document(contact, doc_id):
-    """The contact's issued document, or 404."""
-    return _or_404(Document.for_contact(contact, doc_id))
+    """The contact's issued document, or 404; 403 when the person's role does not read its kind."""
+    return readable(_or_404(Document.for_contact(contact, doc_id)))
+
+
+def readable(doc):
+    """The document, or 403 for a signed-in person whose role does not read its kind."""
+    check_kind(doc.kind)
+    return doc
+
+
+def check_kind(kind):
+    """403 for a signed-in person whose role does not read documents of this kind (a billing
+    person and quotes or orders). An accountant's session (no person) reads what its door allows."""
+    person = g.get("person")
+    if person is not None and not people.reads_kind(person, kind):
+        abort(403)
 
 
 def get_payment(contact, payment_id):

@@ -14,6 +14,7 @@ from ..web.i18n import amount_field
 from ..payments import service
 from ..sheet import logo_version, sheet_context
 from ..web.forms import Form
+from . import readable
 
 VIEW_WINDOW = datetime.timedelta(minutes=10)
 
@@ -30,6 +31,7 @@ def viewed_document(contact, person, doc_id, action="viewed"):
     doc = Document.for_contact_seen(contact, doc_id, person, action, utcnow() - VIEW_WINDOW)
     if doc is None:
         abort(404)
+    readable(doc)   # before it is logged as seen
     if not doc.seen_recently:
         Activity.record(action, person=person.id, contact=doc.contact_id, document=doc)
         if action == "viewed":

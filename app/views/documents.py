@@ -9,7 +9,7 @@ from flask import g, render_template, request, url_for
 from .. import snapshot
 from ..models import CREDIT_NOTE, INVOICE, Document
 from ..web.htmx import render
-from . import get_document, portal_blueprint
+from . import check_kind, get_document, portal_blueprint
 from .document_page import document_context, print_context, viewed_document
 
 bp = portal_blueprint("documents", __name__)
@@ -89,6 +89,7 @@ def _rectified(rows):
 @bp.get("/<any(invoices,quotes,orders):kinds>")
 def index(kinds):
     """List the contact's invoices, quotes or orders, filtered, sorted and paginated."""
+    check_kind(LIST_KINDS[kinds])
     return render("portal/documents/index.html", "partials/_doc_list.html", **list_context(LIST_KINDS[kinds]))
 
 

@@ -94,4 +94,5 @@ def init_app(app):
     def _can():
         person = g.get("person")
         return {"can": (lambda capability: person is not None and people.has(person, capability)),
+                "reads": (lambda kind: person is None or people.reads_kind(person, kind)),
                 "person_role_label": people.role_label}

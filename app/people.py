@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 
 from .db import db
 from .mail import recipient_language, send_template
-from .models import Activity, KnownBrowser, Person, PortalSession, Settings, TeamInvite, utcnow
+from .models import (AccessLink, Activity, KnownBrowser, Passkey, Person, PersonRecoveryCode, PortalSession,
+                     Settings, TeamInvite, utcnow)
 from .passwords import hash_password, password_problem
 
 OWNER, BILLING, BUYER, VIEWER = "owner", "billing", "buyer", "viewer"
@@ -101,7 +102,7 @@ def invite(contact, email, role, name="", by=None, staff=None, now=None):
         raise TeamError(_("Enter a valid email address."))
     if role not in ROLES:
         raise TeamError(_("Choose a role."))
-    if Person.by_email(email) is not None:
+    if not _invitable(contact, Person.by_email(email)):
         raise TeamError(_("Someone with this email already has portal access."))
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
@@ -115,6 +116,12 @@ def invite(contact, email, role, name="", by=None, staff=None, now=None):
                       business=settings, contact=contact, inviter=by.name if by else settings.name)
         _tell_owners(contact, _("%(email)s was invited as %(role)s.", email=email, role=role_label(role)), by)
     return token, row
+
+
+def _invitable(contact, existing):
+    """Nobody has the email yet, or it is someone removed from this same contact: a person who
+    comes back is invited again (another contact's person, active or not, is the business's call)."""
+    return existing is None or (not existing.active and existing.contact_id == contact.id)
 
 
 def find_invite(token, now=None):
@@ -142,12 +149,29 @@ def accept(token, name, password, now=None):
     with db.atomic():
         taken = TeamInvite.update(used_at=now or utcnow()).where(
             (TeamInvite.id == row.id) & TeamInvite.used_at.is_null()).execute()
-        if not taken or Person.by_email(row.email) is not None:
+        existing = Person.by_email(row.email)
+        if not taken or not _invitable(row.contact, existing):
             raise TeamError(_("This invitation has been used or has expired. Ask for a new one."))
-        person = Person.create(contact=row.contact_id, name=name[:200], email=row.email, role=row.role,
-                               password_hash=hash_password(password))
+        if existing is None:
+            person = Person.create(contact=row.contact_id, name=name[:200], email=row.email, role=row.role,
+                                   password_hash=hash_password(password))
+        else:
+            person = _come_back(existing, row, name, password)
         Activity.record("team_joined", contact=row.contact_id, person=person, detail=f"{row.email} ({row.role})")
     return person
+
+
+def _come_back(person, row, name, password):
+    """A removed person joins again: access on with the invitation's role and a new password,
+    and nothing of the sign-in keys they had before (passkeys, authenticator app, recovery codes,
+    known browsers): they were taken out of the team, so they start as a newcomer would."""
+    Passkey.delete().where(Passkey.person == person.id).execute()
+    PersonRecoveryCode.delete().where(PersonRecoveryCode.person == person.id).execute()
+    KnownBrowser.delete().where(KnownBrowser.person == person.id).execute()
+    Person.update(active=True, name=name[:200], role=row.role, password_hash=hash_password(password),
+                  totp_secret=None, totp_enabled=False, totp_last_step=0,
+                  session_version=Person.session_version + 1).where(Person.id == person.id).execute()
+    return Person.get_by_id(person.id)
 
 
 def set_role(target, role, by=None, staff=None):
@@ -175,7 +199,6 @@ def remove(target, by=None, staff=None):
     with db.atomic():
         Person.update(active=False, session_version=Person.session_version + 1).where(Person.id == target.id).execute()
         PortalSession.end_all(target)
-        from .models import AccessLink
         AccessLink.delete().where(AccessLink.person == target.id).execute()
         target.active = False
         Activity.record("team_removed", contact=target.contact_id, person=by, staff=staff, detail=target.email)

@@ -4,7 +4,7 @@ import datetime
 import re
 
 from app import people
-from app.models import AccessLink, Activity, KnownBrowser, Person, PortalSession, TeamInvite, utcnow
+from app.models import AccessLink, Activity, KnownBrowser, Passkey, Person, PortalSession, TeamInvite, utcnow
 from tests.conftest import Browser, soup
 from tests.factories import make_contact, make_person, settings
 
@@ -215,3 +215,27 @@ def test_a_sign_in_from_a_new_browser_is_mailed(app, outbox):
     [mail] = mails_to(outbox(), owner.email)
     assert "Safari · iPhone" in mail.text and "127.0.0.1" in mail.text
     assert KnownBrowser.select().where(KnownBrowser.person == owner.id).count() == 2
+
+
+def test_a_removed_colleague_can_be_invited_again_and_starts_afresh(app, outbox):
+    contact, owner, colleague = team()
+    settings(team_self_service=True)
+    Passkey.create(person=colleague, credential_id="old-credential", public_key=b"k", name="Old phone")
+    Person.update(totp_enabled=True, totp_secret="JBSWY3DPEHPK3PXP").where(Person.id == colleague.id).execute()
+    browser = login(app, owner)
+    assert browser.post(f"/account/team/{colleague.id}/remove").status_code == 303
+    resp = browser.post("/account/team/invite", {"email": colleague.email, "role": "viewer"})
+    assert resp.status_code == 303
+    path = invite_link(mails_to(outbox(), colleague.email)[-1].text)
+    guest = Browser(app.test_client())
+    guest.get(path)
+    resp = guest.post(path, {"name": "Carl Again", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert resp.status_code == 303 and guest.get("/").status_code == 200
+    back = Person.get_by_id(colleague.id)   # the same row: their history stays theirs
+    assert (back.active, back.role, back.name, back.totp_enabled) == (True, "viewer", "Carl Again", False)
+    assert not Passkey.select().where(Passkey.person == colleague.id).exists()
+    assert Person.select().where(Person.contact == contact).count() == 2
+    # Someone removed from another contact is not invited here.
+    other = make_person(contact=make_contact(name="Other"), email="gone@example.com", active=False)
+    resp = browser.post("/account/team/invite", {"email": other.email, "role": "viewer"})
+    assert resp.status_code == 422 and not TeamInvite.select().where(TeamInvite.email == other.email).exists()

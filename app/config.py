@@ -42,6 +42,9 @@ def from_env(instance_path):
         # health checks on the machine itself. Others get 400: links are never built from them.
         "TRUSTED_HOSTS_LIST": env("TRUSTED_HOSTS", ""),
         "MAIL_BACKEND": env("MAIL_BACKEND", "console" if portal_env == "development" else "smtp"),
+        # A local MaxMind-format city database (GeoLite2-City, DB-IP's IP-to-City Lite): the
+        # signed-in devices show an approximate place. Absent: just the IP; never a network lookup.
+        "GEOIP_DATABASE": env("GEOIP_DATABASE", os.path.join(instance_path, "geoip.mmdb")),
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(env("SMTP_PORT", "25")),
         "SMTP_USER": env("SMTP_USER", ""),

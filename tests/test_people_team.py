@@ -3,7 +3,7 @@ signed-in devices with the mail on a sign-in from a new browser."""
 import datetime
 import re
 
-from app import people
+from app import geoip, people
 from app.models import AccessLink, Activity, KnownBrowser, Passkey, Person, PortalSession, TeamInvite, utcnow
 from tests.conftest import Browser, soup
 from tests.factories import make_contact, make_person, settings
@@ -239,3 +239,40 @@ def test_a_removed_colleague_can_be_invited_again_and_starts_afresh(app, outbox)
     other = make_person(contact=make_contact(name="Other"), email="gone@example.com", active=False)
     resp = browser.post("/account/team/invite", {"email": other.email, "role": "viewer"})
     assert resp.status_code == 422 and not TeamInvite.select().where(TeamInvite.email == other.email).exists()
+
+
+def write_city_database(path):
+    """A small city database in MaxMind's format, written with mmdb-writer (the record shape is
+    GeoLite2-City's: city/country with names by language)."""
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-City", languages=["en", "es"])
+    writer.insert_network(IPSet(["81.32.0.0/16"]), {"city": {"names": {"en": "Seville", "es": "Sevilla"}},
+                                                    "country": {"names": {"en": "Spain", "es": "España"}}})
+    writer.insert_network(IPSet(["2a02:9000::/32"]), {"country": {"names": {"en": "Spain", "es": "España"}}})
+    writer.to_db_file(str(path))
+
+
+def test_devices_show_an_approximate_place_only_with_a_local_database(app, tmp_path):
+    _contact, owner, _colleague = team()
+    browser = login(app, owner)
+    PortalSession.create(person=owner, sid_hash="9" * 64, via="password", ip="81.32.10.20", user_agent="Firefox/1")
+    PortalSession.create(person=owner, sid_hash="8" * 64, via="password", ip="2a02:9000::1", user_agent="Edg/1")
+    PortalSession.create(person=owner, sid_hash="7" * 64, via="password", ip="8.8.8.8", user_agent="Chrome/1")
+    app.config["GEOIP_DATABASE"] = str(tmp_path / "missing.mmdb")
+    text = soup(browser.get("/account/")).select_one("#devices").get_text(" ", strip=True)
+    assert "81.32.10.20" in text and "Near" not in text   # no database: just the IP
+
+    app.config["GEOIP_DATABASE"] = str(tmp_path / "city.mmdb")
+    write_city_database(tmp_path / "city.mmdb")
+    places = [p.get_text() for p in soup(browser.get("/account/")).select("#devices .device-place")]
+    assert sorted(places) == ["Near Seville, Spain", "Near Spain"]   # 8.8.8.8 and 127.0.0.1 unknown
+    assert place_of("81.32.10.20", tmp_path / "city.mmdb", "es") == "Sevilla, España"
+    assert place_of("10.0.0.1", tmp_path / "city.mmdb") == ""          # private: never looked up
+    assert place_of("not an ip", tmp_path / "city.mmdb") == ""
+    (tmp_path / "broken.mmdb").write_bytes(b"not a database")
+    assert place_of("81.32.10.20", tmp_path / "broken.mmdb") == ""
+
+
+def place_of(ip, path, language="en"):
+    return geoip.place(ip, str(path), language)

@@ -1,9 +1,9 @@
 """The profile menu: change password, language, sign out (seed items 8 and 9)."""
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import force_locale
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from .. import people
+from .. import geoip, people
 from ..auth import _sid_hash, end_other_sessions
 from ..db import db
 from ..web.forms import Form
@@ -40,8 +40,10 @@ def index():
 def devices_context():
     """What _devices.html and the team link on the account page need."""
     current = PortalSession.get_or_none(PortalSession.sid_hash == _sid_hash(session.get("sid") or ""))
+    database, language = current_app.config.get("GEOIP_DATABASE", ""), get_locale().language
     return {"devices": people.devices(g.person) if g.get("person") else [],
             "current_device": current.id if current else None, "device_name": people.browser_name,
+            "device_place": lambda ip: geoip.place(ip, database, language),
             "team_open": people.self_service(g.contact)}
 
 

@@ -97,7 +97,10 @@ def _note_browser(person, user_agent, ip):
             response.set_cookie(BROWSER_COOKIE, token, max_age=400 * 86400, httponly=True, samesite="Lax",
                                 secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
             return response
-    people.note_browser(person, token, user_agent, ip)
+    from . import geoip
+    from .mail import recipient_language
+    place = geoip.place(ip, current_app.config.get("GEOIP_DATABASE", ""), recipient_language(person))
+    people.note_browser(person, token, user_agent, ip, place=place)
 
 
 def end_other_sessions(person):

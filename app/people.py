@@ -245,9 +245,9 @@ def browser_name(user_agent):
     return browser or system or (ua[:40] if ua else "?")
 
 
-def note_browser(person, token, user_agent, ip, now=None):
-    """At sign-in: remember the browser (its cookie token); a new one is mailed to the person.
-    Returns True when the browser was new."""
+def note_browser(person, token, user_agent, ip, now=None, place=""):
+    """At sign-in: remember the browser (its cookie token); a new one is mailed to the person
+    (with its approximate place when app/geoip.py found one). Returns True when it was new."""
     token_hash = _hash(token)
     if KnownBrowser.select().where((KnownBrowser.person == person.id)
                                    & (KnownBrowser.token_hash == token_hash)).exists():
@@ -257,6 +257,6 @@ def note_browser(person, token, user_agent, ip, now=None):
                         first_seen_at=now or utcnow())
     if not first:   # the very first sign-in is not news
         send_template(person.email, "new_browser", recipient_language(person), person=person,
-                      browser=browser_name(user_agent), ip=ip or "", at=now or utcnow(),
+                      browser=browser_name(user_agent), ip=ip or "", at=now or utcnow(), place=place,
                       business=Settings.get_solo())
     return True

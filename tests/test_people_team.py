@@ -276,3 +276,16 @@ def test_devices_show_an_approximate_place_only_with_a_local_database(app, tmp_p
 
 def place_of(ip, path, language="en"):
     return geoip.place(ip, str(path), language)
+
+
+def test_the_new_browser_mail_names_the_place_when_a_local_database_knows_it(app, outbox, tmp_path):
+    _contact, owner, _colleague = team()
+    Person.update(language="es").where(Person.id == owner.id).execute()
+    write_city_database(tmp_path / "city.mmdb")
+    app.config["GEOIP_DATABASE"] = str(tmp_path / "city.mmdb")
+    login(app, owner)   # the first browser: no mail
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "81.32.10.20"
+    login(app, owner, agent="Mozilla/5.0 (iPhone) Safari/604.1", client=client)
+    [mail] = mails_to(outbox(), owner.email)
+    assert "81.32.10.20" in mail.text and "Sevilla, España" in mail.text   # in the person's language

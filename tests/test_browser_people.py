@@ -8,7 +8,7 @@ import pytest
 from app import people
 from app.models import PortalSession
 from tests.browser import portal_sign_in
-from tests.factories import PASSWORD, make_contact, make_person, settings
+from tests.factories import PASSWORD, make_contact, make_document, make_person, settings
 from tests.test_browser_phone import check, open_context
 
 pytestmark = pytest.mark.browser
@@ -18,15 +18,17 @@ def populate(app):
     settings(name="Taller Martínez S.L.", default_language="en", team_self_service=True)
     contact = make_contact(name="Talleres Ruiz Hermanos S.L.")
     owner = make_person(contact=contact, password=PASSWORD, name="Ana García Fernández", language="en")
-    make_person(contact=contact, password=PASSWORD, name="Bartolomé Contabilidad Pérez", role="billing",
-                email="bartolome.contabilidad.perez@talleres-ruiz-hermanos.example")
+    billing = make_person(contact=contact, password=PASSWORD, name="Bartolomé Contabilidad Pérez", role="billing",
+                          email="bartolome.contabilidad.perez@talleres-ruiz-hermanos.example", language="en")
+    make_document(contact, number="F-2026-0042")
+    make_document(contact, kind="quote", number="P-2026-0007")
     viewer = make_person(contact=contact, password=PASSWORD, name="Vera Vista", role="viewer", language="en")
     PortalSession.create(person=owner, sid_hash="f" * 64, via="password", ip="203.0.113.77",
                          user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1")
     with app.test_request_context():
         token, _row = people.invite(contact, "nuevo.comprador.de.material@talleres-ruiz-hermanos.example",
                                     "buyer", by=owner)
-    return {"owner": owner, "viewer": viewer, "token": token}
+    return {"owner": owner, "viewer": viewer, "billing": billing, "token": token}
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
@@ -58,6 +60,11 @@ def test_the_account_and_team_pages_fit_and_pass_axe(app, chromium, live_server,
         page.goto("/account/")
         assert page.locator("#team-link, #accountant-form").count() == 0
         problems += check(page, "account-viewer", size, "en", errors)
+        context.clear_cookies()
+        portal_sign_in(page, made["billing"])   # the money side only: no quotes or orders
+        assert page.locator("#stat-quotes, #quotes-to-approve, #recent-orders").count() == 0
+        assert page.locator("#pending-invoices").is_visible()
+        problems += check(page, "summary-billing", size, "en", errors)
     finally:
         context.close()
     assert not problems, "\n".join(problems)

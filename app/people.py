@@ -174,8 +174,8 @@ def _come_back(person, row, name, password):
     return Person.get_by_id(person.id)
 
 
-def set_role(target, role, by=None, staff=None):
-    """Change a person's role. The contact keeps at least one active owner."""
+def set_role(target, role, by=None, staff=None, api_token=None):
+    """Change a person's role (by an owner, staff or the API). The contact keeps an active owner."""
     if role not in ROLES:
         raise TeamError(_("Choose a role."))
     if target.role == role:
@@ -186,7 +186,7 @@ def set_role(target, role, by=None, staff=None):
         old = target.role
         Person.update(role=role).where(Person.id == target.id).execute()
         target.role = role
-        Activity.record("team_role", contact=target.contact_id, person=by, staff=staff,
+        Activity.record("team_role", contact=target.contact_id, person=by, staff=staff, api_token=api_token,
                         detail=f"{target.email}: {old} -> {role}")
         _tell_owners(target.contact, _("%(email)s is now %(role)s.", email=target.email, role=role_label(role)), by)
     return target

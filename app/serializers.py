@@ -28,7 +28,7 @@ def contact(c):
 
 def person(p):
     return {"id": p.id, "contact_id": p.contact_id, "name": p.name, "email": p.email,
-            "active": p.active, "has_password": bool(p.password_hash), "language": p.language,
+            "active": p.active, "role": p.role, "has_password": bool(p.password_hash), "language": p.language,
             "created_at": when(p.created_at), "last_login_at": when(p.last_login_at)}
 
 

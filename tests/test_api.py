@@ -170,6 +170,26 @@ def test_people_of_a_contact(api):
     assert api.get(f"/contacts/{other.id}/people/{person['id']}").status_code == 404
 
 
+def test_people_roles_through_the_api(api):
+    contact = make_contact()
+    owner = api.post(f"/contacts/{contact.id}/people", {"name": "Olga", "email": "olga@example.com"}).get_json()
+    assert owner["role"] == "owner"   # the default: as staff-added people
+    resp = api.post(f"/contacts/{contact.id}/people", {"name": "Bea", "email": "bea@example.com", "role": "billing"})
+    assert resp.status_code == 201 and resp.get_json()["role"] == "billing"
+    bea = resp.get_json()
+    for bad in ("admin", "", 3, None):
+        resp = api.patch(f"/contacts/{contact.id}/people/{bea['id']}", {"role": bad, "name": "Changed"})
+        assert resp.status_code == 422 and "role" in error_of(resp)["fields"], bad
+    resp = api.patch(f"/contacts/{contact.id}/people/{bea['id']}", {"role": "buyer"})
+    assert resp.status_code == 200 and resp.get_json()["role"] == "buyer"
+    change = Activity.get(Activity.action == "team_role")
+    assert change.detail == "bea@example.com: billing -> buyer" and change.api_token_id is not None
+    # The last owner keeps the role; nothing else of the same request is written.
+    resp = api.patch(f"/contacts/{contact.id}/people/{owner['id']}", {"role": "viewer", "name": "Olga V."})
+    assert resp.status_code == 409 and error_of(resp)["code"] == "last_owner"
+    assert api.get(f"/contacts/{contact.id}/people/{owner['id']}").get_json() == owner
+
+
 def test_access_link_opens_the_portal(api, browser):
     person = make_person(make_contact(portal_enabled=True))
     resp = api.post(f"/contacts/{person.contact_id}/access-links", {"person_id": person.id})

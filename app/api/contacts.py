@@ -1,8 +1,8 @@
 """API: contacts, the people who sign in for them, and access links."""
-from flask import jsonify, url_for
+from flask import g, jsonify, url_for
 from peewee import IntegrityError
 
-from .. import contacts, tokens
+from .. import contacts, people, tokens
 from ..db import db
 from ..models import Activity, Contact, Person, Settings
 from ..links import external_url
@@ -140,18 +140,24 @@ def get_person_view(contact_id, person_id):
 
 @bp.patch("/contacts/<int:contact_id>/people/<int:person_id>")
 def update_person(contact_id, person_id):
-    """Change a person's name, email, language or whether they may sign in."""
+    """Change a person's name, email, language, role or whether they may sign in."""
     contact = fetch(Contact, contact_id, "contact")
     person = get_person(contact, person_id)
     values = read_body(PersonUpdate).given()
-    if values:
+    role = values.pop("role", None)
+    if values or role:
         try:
             with db.atomic():
-                Person.update(values).where(Person.id == person.id).execute()
+                if role:
+                    people.set_role(person, role, api_token=g.api_token)
+                if values:
+                    Person.update(values).where(Person.id == person.id).execute()
                 if values.get("active") is False:
                     tokens.revoke_all(person)   # sign-outs take effect now, not at idle timeout
         except IntegrityError:
             raise _email_taken() from None
+        except people.TeamError as exc:
+            raise ApiError(409, "last_owner", str(exc), {"role": str(exc)}) from None
     return jsonify(serializers.person(Person.get_by_id(person.id)))
 
 

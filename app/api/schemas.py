@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from ..config import LANGUAGES
 from ..credit_notes import MAX_REASON
 from ..documents import MAX_LINES
+from ..people import ROLES
 from ..models import GATEWAYS, MAX_STOCK, ORDER, STATUSES, TRANSITIONS
 from .fields import (MAX_AMOUNT, BasisPoints, Bool, ChoiceList, Currency, CurrencyOrEmpty, Cursor, Day,
                      Email, EmailOrEmpty, Id, IdList, Int, Line, NonZero, Quantity, QueryBool, QueryId,
@@ -85,6 +86,10 @@ class PersonUpdate(Body):
     email: Email = None
     language: Language | None = None
     active: Bool | None = Field(None, description="false: may not sign in (signs out at once).")
+    role: Literal[ROLES] = Field(None, description=(
+        "owner (everything, manages the team), billing (invoices, credit notes, statements, payments), "
+        "buyer (catalog, cart, orders, quotes; does not pay), viewer (reads). A new person is an owner; "
+        "a contact keeps at least one active owner."))
 
 
 class PersonCreate(PersonUpdate):

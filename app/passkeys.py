@@ -170,6 +170,10 @@ def has_passkey(owner):
     return _owned(owner).exists()
 
 
+def owns(owner, passkey_id):
+    return _owned(owner).where(Passkey.id == passkey_id).exists()
+
+
 def remove(owner, passkey_id):
     """Remove one of the owner's own passkeys; False if there is no such passkey of theirs."""
     with db.atomic():

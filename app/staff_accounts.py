@@ -13,7 +13,8 @@ import pyotp
 from . import passkeys
 from .db import db
 from .mail import recipient_language, send_template
-from .models import STAFF_ROLES, Activity, Settings, StaffLink, StaffRecoveryCode, StaffSession, StaffUser, utcnow
+from .models import (STAFF_ROLES, Activity, Passkey, Settings, StaffLink, StaffRecoveryCode, StaffSession, StaffUser,
+                     utcnow)
 from .passwords import hash_password
 from .rules import Refused
 
@@ -229,6 +230,21 @@ def disable_totp(staff, by):
          .where(StaffUser.id == staff.id).execute())
         StaffRecoveryCode.delete().where(StaffRecoveryCode.staff == staff.id).execute()
         Activity.record("staff_totp_off", staff=by, detail=f"staff={staff.id}")
+
+
+def clear_second_factors(staff, by):
+    """An owner's help for a lost phone or key: TOTP off and every passkey of the user gone, so
+    that the password alone signs in again (and, when required, the user sets one up anew)."""
+    with db.atomic():
+        disable_totp(staff, by)
+        gone = Passkey.delete().where(Passkey.staff == staff.id).execute()
+        if gone:
+            Activity.record("passkey_removed", staff=by, detail=f"staff={staff.id} passkeys={gone}")
+
+
+def with_passkeys():
+    """The ids of the staff users who have a passkey (one query for the team page)."""
+    return {row.staff_id for row in Passkey.select(Passkey.staff).where(Passkey.staff.is_null(False)).distinct()}
 
 
 def use_recovery_code(staff, code):

@@ -321,3 +321,20 @@ def test_without_the_requirement_a_passkey_does_not_slow_the_password_down(app):
     browser = Browser(app.test_client())
     assert staff_sign_in(browser, staff.email).headers["Location"].endswith("/staff/contacts/")
     assert reaches(browser)
+
+
+def test_an_owner_clears_a_lost_passkey_of_a_member(app):
+    owner, member = make_staff(), make_staff()
+    admin = signed_in_as(app, owner)
+    enable_two_factor(admin)
+    require_two_factor()
+    register(member, SoftKey())
+    row = soup(admin.get("/staff/team/")).find("form", action=f"/staff/team/{member.id}/two-factor-off")
+    assert row is not None   # a passkey is two-factor on, which the owner may turn off
+    assert admin.post(f"/staff/team/{member.id}/two-factor-off").status_code == 303
+    assert Passkey.select().where(Passkey.staff == member.id).count() == 0
+    # The password alone signs in again, straight to setting up a new second factor.
+    browser = Browser(app.test_client())
+    assert staff_sign_in(browser, member.email).headers["Location"].endswith("/staff/contacts/")
+    resp = browser.client.get("/staff/contacts/")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/staff/account/two-factor")

@@ -1,5 +1,5 @@
-"""Staff accounts: sessions kept as rows, invitation and reset links, roles, and TOTP two-factor
-with recovery codes. The back-office views (app/views/staff/) only adapt to these.
+"""Staff accounts: sessions kept as rows, invitation and reset links, roles, and two-factor:
+TOTP with recovery codes, or passkeys (app/passkeys.py). The back-office views (app/views/staff/) only adapt to these.
 
 Everything secret is stored as a hash (session ids, link tokens, recovery codes) or sealed (the
 TOTP secret, app/sealed.py), so a database backup opens no staff account."""
@@ -10,9 +10,11 @@ import secrets
 
 import pyotp
 
+from . import passkeys
 from .db import db
 from .mail import recipient_language, send_template
-from .models import STAFF_ROLES, Activity, Settings, StaffLink, StaffRecoveryCode, StaffSession, StaffUser, utcnow
+from .models import (STAFF_ROLES, Activity, Passkey, Settings, StaffLink, StaffRecoveryCode, StaffSession, StaffUser,
+                     utcnow)
 from .passwords import hash_password
 from .rules import Refused
 
@@ -230,6 +232,21 @@ def disable_totp(staff, by):
         Activity.record("staff_totp_off", staff=by, detail=f"staff={staff.id}")
 
 
+def clear_second_factors(staff, by):
+    """An owner's help for a lost phone or key: TOTP off and every passkey of the user gone, so
+    that the password alone signs in again (and, when required, the user sets one up anew)."""
+    with db.atomic():
+        disable_totp(staff, by)
+        gone = Passkey.delete().where(Passkey.staff == staff.id).execute()
+        if gone:
+            Activity.record("passkey_removed", staff=by, detail=f"staff={staff.id} passkeys={gone}")
+
+
+def with_passkeys():
+    """The ids of the staff users who have a passkey (one query for the team page)."""
+    return {row.staff_id for row in Passkey.select(Passkey.staff).where(Passkey.staff.is_null(False)).distinct()}
+
+
 def use_recovery_code(staff, code):
     """Spend one recovery code (conditional UPDATE: one winner); True if it was unused."""
     code = "".join((code or "").split()).lower().replace("-", "")
@@ -248,3 +265,22 @@ def recovery_codes_left(staff):
 def second_factor_ok(staff, code):
     """A TOTP code or, failing that, a recovery code."""
     return check_totp(staff, code) or use_recovery_code(staff, code)
+
+
+def second_factor_count(staff):
+    """How many second factors the staff user has: TOTP (if on) and each passkey."""
+    totp = 1 if StaffUser.get_by_id(staff.id).totp_enabled else 0
+    return totp + passkeys.listed(staff).count()
+
+
+def has_second_factor(staff):
+    """TOTP on, or a passkey: either meets the owner's two-factor requirement (a passkey's
+    authenticator verified its user, which is a second factor of its own)."""
+    return bool(StaffUser.get_by_id(staff.id).totp_enabled) or passkeys.has_passkey(staff)
+
+
+def must_verify(staff):
+    """After the password: ask for a second factor? When TOTP is on (they chose it), or when
+    the owner requires two-factor and the user has a passkey to give (a user with neither is
+    sent to set one up once signed in)."""
+    return bool(staff.totp_enabled) or (Settings.get_solo().staff_require_totp and passkeys.has_passkey(staff))

@@ -6,7 +6,6 @@ through before its session opens (app/views/auth.py hands over with `begin_secon
 The rules live in app/passkeys.py and app/person_totp.py; these views keep the WebAuthn
 challenge and the half-signed-in person in the (signed) session cookie and adapt."""
 import time
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -17,19 +16,13 @@ from ..models import Activity, Person
 from ..rules import Refused
 from ..web.forms import Form
 from ..web.limits import config_limit, failed, limiter
-from ..web.security import safe_next
+from ..web.security import relying_party, safe_next
 from . import portal_blueprint, public
 
 bp = portal_blueprint("keys", __name__, url_prefix="/account/security")
 door = Blueprint("keys_door", __name__)
 
 PENDING_SECONDS = 600   # a password or link checked, waiting for the second factor
-
-
-def relying_party():
-    """(rp id, origin) of this request: the host the browser shows (the app checks Host headers)."""
-    origin = f"{request.scheme}://{request.host}"
-    return urlsplit(origin).hostname, origin
 
 
 def _json_body():

@@ -32,5 +32,10 @@ def failed(response):
     return response.status_code != 303
 
 
+def refused(response):
+    """For the JSON passkey steps, whose success answers 200: only refusals count."""
+    return response.status_code >= 400
+
+
 def config_limit(name):
     return lambda: current_app.config[name]

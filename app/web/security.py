@@ -1,4 +1,5 @@
-"""Response headers every answer carries (pages, fragments, errors) and safe redirects."""
+"""Response headers every answer carries (pages, fragments, errors), safe redirects, and the
+WebAuthn relying party of a request."""
 from urllib.parse import unquote, urlsplit
 
 from flask import request
@@ -49,3 +50,10 @@ def safe_next(target, default):
                 or "\\" in form or any(ord(c) < 32 or ord(c) == 127 for c in form)):
             return default
     return target
+
+
+def relying_party():
+    """(rp id, origin) of this request for WebAuthn: the host the browser shows (the app checks
+    Host headers). Shared by the portal's and the back-office's passkeys."""
+    origin = f"{request.scheme}://{request.host}"
+    return urlsplit(origin).hostname, origin

@@ -49,14 +49,17 @@ def sign_out():
 
 
 def needs_totp_setup(user):
-    return not user.totp_enabled and Settings.get_solo().staff_require_totp
+    """The owner requires two-factor and the user has none yet (neither TOTP nor a passkey)."""
+    return (not user.totp_enabled and Settings.get_solo().staff_require_totp
+            and not staff_accounts.has_second_factor(user))
 
 
 def require_staff():
     g.staff = load_staff()
     if g.staff is None:
         return redirect(url_for("staff.auth.login", next=request.full_path.rstrip("?")))
-    # The owner requires two-factor: until it is set up, the setup page is the only one open.
+    # The owner requires two-factor: until it is set up (TOTP or a passkey), the account pages
+    # are the only ones open.
     if needs_totp_setup(g.staff) and request.blueprint != "staff.account":
         return redirect(url_for("staff.account.two_factor"))
     if not roles.allowed(g.staff.role, request.endpoint, request.blueprint):

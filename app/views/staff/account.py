@@ -1,14 +1,19 @@
-"""A staff user's own page: their password and their two-factor sign-in (every role)."""
+"""A staff user's own page: their password and their two-factor sign-in, by an authenticator
+app or by passkeys (every role). The passkey ceremonies are JSON in, JSON out: only the script
+(static/js/passkeys.js, the portal's own) calls them."""
+import json
 import logging
 
 import segno
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from ... import staff_accounts
+from ... import passkeys, staff_accounts
 from ...models import Settings, StaffUser
 from ...passwords import verify_password
+from ...rules import Refused
 from ...web.forms import Form
+from ...web.security import relying_party
 from ..passwords import new_password_errors
 from . import sign_in, staff_blueprint
 
@@ -24,6 +29,7 @@ def qr_data_uri(uri):
 def account_page(password_form=None, status=200):
     return render_template("staff/account/show.html", password_form=password_form or Form(),
                            codes_left=staff_accounts.recovery_codes_left(g.staff),
+                           passkeys=list(passkeys.listed(g.staff)),
                            required=Settings.get_solo().staff_require_totp), status
 
 
@@ -94,8 +100,9 @@ def two_factor_confirm():
 
 @bp.post("/two-factor/off")
 def two_factor_off():
-    """Turn one's two-factor off (with one's password); refused when the owner requires it."""
-    if Settings.get_solo().staff_require_totp:
+    """Turn one's two-factor off (with one's password); refused when the owner requires it and
+    no passkey would be left as the second factor."""
+    if Settings.get_solo().staff_require_totp and not passkeys.has_passkey(g.staff):
         flash(_("Two-factor sign-in is required for every staff account here."), "error")
         return redirect(url_for("staff.account.show"), 303)
     form = Form(request.form)
@@ -106,4 +113,47 @@ def two_factor_off():
     staff_accounts.disable_totp(g.staff, by=g.staff)
     log.info("staff two-factor off staff=%s", g.staff.id)
     flash(_("Two-factor sign-in is off."), "success")
+    return redirect(url_for("staff.account.show"), 303)
+
+
+# --- passkeys ------------------------------------------------------------------------------------
+
+@bp.post("/passkeys/options")
+def passkey_options():
+    """Options for the browser to create a passkey of this staff user."""
+    rp_id, _origin = relying_party()
+    options, challenge = passkeys.registration_options(g.staff, rp_id)
+    session["staff_passkey_reg"] = challenge.hex()
+    return jsonify(options=json.loads(options))
+
+
+@bp.post("/passkeys")
+def passkey_add():
+    """Check the new passkey and keep it."""
+    data = request.get_json(silent=True)
+    data = data if isinstance(data, dict) else {}
+    rp_id, origin = relying_party()
+    challenge = bytes.fromhex(session.pop("staff_passkey_reg", "") or "")
+    try:
+        passkeys.register(g.staff, data.get("credential"), challenge, rp_id, origin, str(data.get("name") or ""))
+    except Refused:
+        return jsonify(error=_("The passkey could not be added. Try again.")), 422
+    log.info("staff passkey added staff=%s", g.staff.id)
+    flash(_("Your passkey is added. You can sign in with it from now on."), "success")
+    return jsonify(redirect=url_for("staff.account.show"))
+
+
+@bp.post("/passkeys/<int:passkey_id>/remove")
+def passkey_remove(passkey_id):
+    """Remove one of one's passkeys; refused for the last second factor the owner requires."""
+    if not passkeys.owns(g.staff, passkey_id):
+        abort(404)
+    if Settings.get_solo().staff_require_totp and staff_accounts.second_factor_count(g.staff) <= 1:
+        flash(_("Two-factor sign-in is required here: add another passkey or the authenticator app "
+                "before removing this one."), "error")
+        return redirect(url_for("staff.account.show"), 303)
+    if not passkeys.remove(g.staff, passkey_id):
+        abort(404)
+    log.info("staff passkey removed staff=%s", g.staff.id)
+    flash(_("The passkey is removed."), "success")
     return redirect(url_for("staff.account.show"), 303)

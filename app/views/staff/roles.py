@@ -15,7 +15,7 @@ SELLING = frozenset({OWNER, SALES})
 OWNERS = frozenset({OWNER})
 
 AREAS = {
-    "staff.account": EVERYONE,          # one's own password and two-factor
+    "staff.account": EVERYONE,          # one's own password, two-factor and passkeys
     # Both need to look a customer up: accountants invoice them, sales sell to them.
     "staff.contacts": EVERYONE,
     # A customer's account as a whole: whoever deals with the customer reads it and mails it.

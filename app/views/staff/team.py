@@ -33,7 +33,7 @@ def team_context(form=None):
     return {"members": list(StaffUser.select().order_by(StaffUser.active.desc(), StaffUser.name, StaffUser.id)),
             "form": form or Form(values={"role": "sales", "language": Settings.get_solo().default_language}),
             "roles": [(r, ROLE_LABELS[r]) for r in STAFF_ROLES], "role_hints": ROLE_HINTS,
-            "languages": LANGUAGES, "settings": Settings.get_solo()}
+            "languages": LANGUAGES, "settings": Settings.get_solo(), "with_passkeys": staff_accounts.with_passkeys()}
 
 
 @bp.get("/")
@@ -133,9 +133,9 @@ def resend_invite(staff_id):
 
 @bp.post("/<int:staff_id>/two-factor-off")
 def two_factor_off(staff_id):
-    """Turn off someone's two-factor (a lost phone and lost recovery codes)."""
+    """Turn off someone's two-factor, app and passkeys (a lost phone and lost recovery codes)."""
     user = get_member(staff_id)
-    staff_accounts.disable_totp(user, by=g.staff)
+    staff_accounts.clear_second_factors(user, by=g.staff)
     log.info("staff two-factor off staff=%s by=%s", user.id, g.staff.id)
     flash(_("Two-factor sign-in is off for %(name)s.", name=user.name), "success")
     return redirect(url_for("staff.team.index"), 303)

@@ -265,7 +265,7 @@ def test_devices_show_an_approximate_place_only_with_a_local_database(app, tmp_p
 
     app.config["GEOIP_DATABASE"] = str(tmp_path / "city.mmdb")
     write_city_database(tmp_path / "city.mmdb")
-    places = [p.get_text() for p in soup(browser.get("/account/")).select("#devices .device-place")]
+    places = [p.get_text() for p in soup(browser.get("/account/")).select("#devices [data-place]")]
     assert sorted(places) == ["Near Seville, Spain", "Near Spain"]   # 8.8.8.8 and 127.0.0.1 unknown
     assert place_of("81.32.10.20", tmp_path / "city.mmdb", "es") == "Sevilla, España"
     assert place_of("10.0.0.1", tmp_path / "city.mmdb") == ""          # private: never looked up

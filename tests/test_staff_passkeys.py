@@ -130,12 +130,14 @@ def test_add_sign_out_sign_in_with_the_passkey_alone_and_remove(app, caplog):
     browser = signed_in_as(app, staff)
     page = soup(browser.get("/staff/account/"))
     assert page.find(id="no-passkeys") and page.find(id="passkey-add").has_attr("hidden")
+    assert "Set up two-factor sign-in" in page.find(id="two-factor").get_text()
     key = SoftKey()
     done = add_through_page(browser, key, "Work laptop")
     assert done.status_code == 200 and done.get_json()["redirect"] == "/staff/account/"
     assert key.user_handle == passkeys.bytes_to_base64url(f"s{staff.id}".encode())
     page = browser.get("/staff/account/").get_data(as_text=True)
     assert "Work laptop" in page and "not used yet" in page
+    assert "Your passkey is your second factor" in soup(browser.get("/staff/account/")).find(id="two-factor").get_text()
     browser.post("/staff/logout")
     assert not reaches(browser)
 

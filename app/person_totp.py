@@ -14,7 +14,7 @@ from .db import db
 from .models import Activity, Person, PersonRecoveryCode, Settings
 from . import people
 from .passkeys import has_passkey
-from .staff_accounts import RECOVERY_CODES, digest, totp_uri
+from .staff_accounts import RECOVERY_CODES, digest, totp_uri, typed_code_digest
 from .models import utcnow
 
 
@@ -75,11 +75,11 @@ def disable(person):
 
 def use_recovery_code(person, code):
     """Spend one recovery code (conditional UPDATE: one winner); True if it was unused."""
-    code = "".join((code or "").split()).lower().replace("-", "")
-    if not code or len(code) > 40:
+    code_hash = typed_code_digest(code)
+    if code_hash is None:
         return False
     return bool(PersonRecoveryCode.update(used_at=utcnow())
-                .where((PersonRecoveryCode.person == person.id) & (PersonRecoveryCode.code_hash == digest(code))
+                .where((PersonRecoveryCode.person == person.id) & (PersonRecoveryCode.code_hash == code_hash)
                        & PersonRecoveryCode.used_at.is_null()).execute())
 
 

@@ -247,13 +247,20 @@ def with_passkeys():
     return {row.staff_id for row in Passkey.select(Passkey.staff).where(Passkey.staff.is_null(False)).distinct()}
 
 
+def typed_code_digest(code):
+    """The digest of a typed recovery code (spaces, dashes and case ignored), or None when what
+    was typed cannot be one. Staff and portal people's codes are written and read the same way."""
+    code = "".join((code or "").split()).lower().replace("-", "")
+    return digest(code) if code and len(code) <= 40 else None
+
+
 def use_recovery_code(staff, code):
     """Spend one recovery code (conditional UPDATE: one winner); True if it was unused."""
-    code = "".join((code or "").split()).lower().replace("-", "")
-    if not code or len(code) > 40:
+    code_hash = typed_code_digest(code)
+    if code_hash is None:
         return False
     return bool(StaffRecoveryCode.update(used_at=utcnow())
-                .where((StaffRecoveryCode.staff == staff.id) & (StaffRecoveryCode.code_hash == digest(code))
+                .where((StaffRecoveryCode.staff == staff.id) & (StaffRecoveryCode.code_hash == code_hash)
                        & StaffRecoveryCode.used_at.is_null()).execute())
 
 

@@ -289,3 +289,19 @@ def test_the_new_browser_mail_names_the_place_when_a_local_database_knows_it(app
     login(app, owner, agent="Mozilla/5.0 (iPhone) Safari/604.1", client=client)
     [mail] = mails_to(outbox(), owner.email)
     assert "81.32.10.20" in mail.text and "Sevilla, España" in mail.text   # in the person's language
+
+
+def test_joining_does_not_bypass_a_required_second_factor(app, outbox):
+    contact, owner, _colleague = team()
+    settings(team_self_service=True, require_second_factor="all")
+    with app.test_request_context():
+        token, _row = people.invite(contact, "new@example.com", "viewer", by=owner)
+    guest = Browser(app.test_client())
+    guest.get(f"/team/join/{token}")
+    resp = guest.post(f"/team/join/{token}", {"name": "Nina", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/login/second-factor"
+    joined = Person.by_email("new@example.com")
+    assert joined is not None and not PortalSession.select().where(PortalSession.person == joined.id).exists()
+    assert guest.get("/").status_code == 302   # no session until the second factor is set up
+    page = soup(guest.get("/login/second-factor"))
+    assert page.find("svg") is not None   # the QR code to enrol an authenticator app

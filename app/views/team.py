@@ -4,11 +4,12 @@ views/roles.py's business ("team": owners); the rules are app/people.py's."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import people
+from .. import people, person_totp
 from ..auth import sign_in, sign_out
 from ..models import Person
 from ..web.forms import Form
 from . import portal_blueprint, public
+from .keys import begin_second_factor
 from .passwords import new_password_errors
 
 bp = portal_blueprint("team", __name__, url_prefix="/account/team")
@@ -118,6 +119,8 @@ def accept_submit(token):
     except people.TeamError:
         return render_template("auth/link_invalid.html", state="used"), 410
     sign_out()
-    sign_in(person, "password")
     flash(_("Welcome, %(name)s.", name=person.name), "success")
+    if person_totp.must_verify(person):   # joining does not bypass the business's second factor
+        return begin_second_factor(person, "password", None)
+    sign_in(person, "password")
     return redirect(url_for("portal.home"), 303)

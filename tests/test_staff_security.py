@@ -11,8 +11,8 @@ import pytest
 
 from app import mail, webhooks
 from app.documents import record_manual_payment
-from app.models import (Activity, Job, Payment, ProductImage, Settings, StaffLink, StaffRecoveryCode, StaffSession,
-                        StaffUser, TaxRate, WebhookDelivery, WebhookEndpoint, utcnow)
+from app.models import (Activity, Job, Passkey, Payment, ProductImage, Settings, StaffLink, StaffRecoveryCode,
+                        StaffSession, StaffUser, TaxRate, WebhookDelivery, WebhookEndpoint, utcnow)
 from app.rules import By
 from app.views.staff import roles
 from tests.conftest import Browser, soup
@@ -355,11 +355,13 @@ def test_create_staff_on_an_existing_user_is_the_way_back_in(app, runner):
     assert not reaches_back_office(with_cookie(app, session_cookie))
     # ...the owner locked out (deactivated, phone lost) gets back in, without two-factor.
     StaffUser.update(active=False).where(StaffUser.id == owner.id).execute()
+    Passkey.create(staff=owner, credential_id="lost-key", public_key=b"k", name="Lost key")
     result = runner.invoke(args=["create-staff", "--email", owner.email, "--name", "Boss", "--two-factor-off",
                                  "--password", NEW_PASSWORD])
     assert result.exit_code == 0, result.output
     row = StaffUser.get_by_id(owner.id)
     assert row.active and row.role == "owner" and not row.totp_enabled and StaffRecoveryCode.select().count() == 0
+    assert not Passkey.select().where(Passkey.staff == owner.id).exists()
     assert staff_sign_in(Browser(app.test_client()), owner.email, NEW_PASSWORD).headers["Location"].endswith(
         "/staff/contacts/")
 

@@ -47,13 +47,15 @@ def init_app(app):
     @app.cli.command("create-staff")
     @click.option("--email", required=True)
     @click.option("--name", required=True)
-    @click.option("--two-factor-off", is_flag=True, help="Also turn off the user's two-factor sign-in (a lost phone).")
+    @click.option("--two-factor-off", is_flag=True,
+                  help="Also turn off the user's two-factor sign-in: app and passkeys (a lost phone or key).")
     @click.password_option()
     def create_staff(email, name, two_factor_off, password):
         """Create an owner of the back-office, or reset an existing staff user's password (and
         reactivate them; they keep their role, unless no active owner is left: then they become
         one, the way back in)."""
-        from ..models import StaffRecoveryCode, StaffSession, StaffUser
+        from .. import staff_accounts
+        from ..models import StaffSession, StaffUser
         if len(password) < 10:
             raise click.BadParameter("use at least 10 characters", param_hint="password")
         email = email.strip().lower()
@@ -64,10 +66,9 @@ def init_app(app):
                            "session_version": StaffUser.session_version + 1}
                 if not StaffUser.active_owners().where(StaffUser.id != user.id).exists():
                     changes["role"] = "owner"
-                if two_factor_off:
-                    changes.update(totp_enabled=False, totp_secret=None, totp_last_step=0)
-                    StaffRecoveryCode.delete().where(StaffRecoveryCode.staff == user.id).execute()
                 StaffUser.update(changes).where(StaffUser.id == user.id).execute()
+                if two_factor_off:   # the app, its recovery codes and every passkey: a lost phone or key
+                    staff_accounts.clear_second_factors(user, by=None)
                 StaffSession.end_all(user)
                 click.echo(f"updated staff user {email} ({StaffUser.get_by_id(user.id).role})")
             else:

@@ -23,7 +23,8 @@ def contact(c):
             "shipping_address": c.shipping_address, "language": c.language, "currency": c.currency,
             "payment_methods": c.gateway_list, "portal_enabled": c.portal_enabled,
             "catalog_enabled": c.catalog_enabled, "discount_bp": c.discount_bp, "notes": c.notes,
-            "archived": c.archived, "created_at": when(c.created_at)}
+            "country": c.country, "no_reminders": c.no_reminders, "archived": c.archived,
+            "created_at": when(c.created_at)}
 
 
 def person(p):

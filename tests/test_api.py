@@ -170,6 +170,23 @@ def test_people_of_a_contact(api):
     assert api.get(f"/contacts/{other.id}/people/{person['id']}").status_code == 404
 
 
+def test_a_contacts_country_and_reminder_opt_out(api):
+    resp = api.post("/contacts", {"name": "Talleres Ruiz", "country": "ES", "no_reminders": True})
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert (body["country"], body["no_reminders"]) == ("ES", True)
+    assert Contact.get_by_id(body["id"]).no_reminders is True
+    for bad in ("XX", "ESP", "E", 34):
+        resp = api.patch(f"/contacts/{body['id']}", {"country": bad, "name": "Changed"})
+        assert resp.status_code == 422 and "country" in error_of(resp)["fields"], bad
+    resp = api.patch(f"/contacts/{body['id']}", {"no_reminders": "yes"})
+    assert resp.status_code == 422 and "no_reminders" in error_of(resp)["fields"]
+    assert api.get(f"/contacts/{body['id']}").get_json() == body   # nothing of the refusals written
+    assert api.patch(f"/contacts/{body['id']}", {"country": " pt "}).get_json()["country"] == "PT"   # as currencies
+    resp = api.patch(f"/contacts/{body['id']}", {"country": "", "no_reminders": False})
+    assert (resp.get_json()["country"], resp.get_json()["no_reminders"]) == ("", False)
+
+
 def test_people_roles_through_the_api(api):
     contact = make_contact()
     owner = api.post(f"/contacts/{contact.id}/people", {"name": "Olga", "email": "olga@example.com"}).get_json()

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Strict, ValidationError, W
 from pydantic_core import PydanticCustomError, core_schema
 
 from .. import money
+from ..web.i18n import country_codes
 
 MAX_ID = 2 ** 31 - 1   # ids are 32-bit on PostgreSQL; a larger one names nothing
 MAX_AMOUNT = money.MAX_AMOUNT - 1
@@ -186,6 +187,9 @@ def currencies():
     """The ISO 4217 codes the app takes (money.is_currency), sorted."""
     return tuple(sorted(c for c in list_currencies() if money.is_currency(c)))
 
+
+COUNTRY_MESSAGE = "Enter a two-letter ISO 3166-1 country code, like ES, or an empty string for none."
+CountryOrEmpty = Annotated[str, OneOf(lambda: ("",) + tuple(sorted(country_codes())), COUNTRY_MESSAGE)]
 
 CURRENCY_MESSAGE = "Enter a three-letter ISO 4217 currency code, like EUR."
 Currency = Annotated[str, OneOf(currencies, CURRENCY_MESSAGE)]

@@ -16,7 +16,7 @@ from ..credit_notes import MAX_REASON
 from ..documents import MAX_LINES
 from ..people import ROLES
 from ..models import GATEWAYS, MAX_STOCK, ORDER, STATUSES, TRANSITIONS
-from .fields import (MAX_AMOUNT, BasisPoints, Bool, ChoiceList, Currency, CurrencyOrEmpty, Cursor, Day,
+from .fields import (MAX_AMOUNT, BasisPoints, Bool, ChoiceList, CountryOrEmpty, Currency, CurrencyOrEmpty, Cursor, Day,
                      Email, EmailOrEmpty, Id, IdList, Int, Line, NonZero, Quantity, QueryBool, QueryId,
                      QueryInt, QueryText, Text, WS)
 
@@ -65,6 +65,8 @@ class ContactUpdate(Body):
     shipping_address: Text(1000) | None = None
     language: Language | None = Field(None, description="Empty: the business default.")
     currency: CurrencyOrEmpty | None = Field(None, description="ISO 4217; empty: the business default.")
+    country: CountryOrEmpty | None = Field(None, description="ISO 3166-1 alpha-2 (the buyer's country on e-invoices).")
+    no_reminders: Bool | None = Field(None, description="true: never send this contact payment reminders.")
     payment_methods: ChoiceList(GATEWAYS) | None = None
     portal_enabled: Bool | None = None
     catalog_enabled: Bool | None = None

@@ -30,8 +30,14 @@ def country_options():
     return list(_countries(str(get_locale() or "en")))
 
 
+@functools.cache
+def country_codes():
+    """The ISO 3166-1 alpha-2 codes the country selects offer (and the API takes)."""
+    return frozenset(c for c, _name in _countries("en"))
+
+
 def is_country(code):
-    return any(c == code for c, _name in _countries("en"))
+    return code in country_codes()
 
 
 def select_locale():

@@ -66,6 +66,11 @@ def recipients(contact, kind):
     return Person.active_of(contact, roles=roles).order_by(Person.id)
 
 
+def role_choices():
+    """[(role, its label)] in the order the selects offer them."""
+    return [(role, role_label(role)) for role in ROLES]
+
+
 def role_label(role):
     return {OWNER: _("Owner"), BILLING: _("Billing"), BUYER: _("Buyer"), VIEWER: _("Viewer")}.get(role, role)
 

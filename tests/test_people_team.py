@@ -305,3 +305,16 @@ def test_joining_does_not_bypass_a_required_second_factor(app, outbox):
     assert guest.get("/").status_code == 302   # no session until the second factor is set up
     page = soup(guest.get("/login/second-factor"))
     assert page.find("svg") is not None   # the QR code to enrol an authenticator app
+
+
+def test_staff_add_a_person_with_a_role(app, staff):
+    contact = make_contact(name="Talleres Ruiz")
+    page = soup(staff.get(f"/staff/contacts/{contact.id}"))
+    assert page.select_one("#person-form #f-role option[selected]")["value"] == "owner"
+    resp = staff.post(f"/staff/contacts/{contact.id}/people", {"name": "Bea", "email": "bea@example.com",
+                                                               "role": "billing"})
+    assert resp.status_code == 303 and Person.by_email("bea@example.com").role == "billing"
+    resp = staff.post(f"/staff/contacts/{contact.id}/people", {"name": "Eve", "email": "eve@example.com",
+                                                               "role": "admin"})
+    assert resp.status_code == 422 and Person.by_email("eve@example.com") is None
+    assert soup(resp).select_one("#person-form #e-role") is not None

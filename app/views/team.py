@@ -21,13 +21,9 @@ def _require_switch():
         abort(404)
 
 
-def _role_choices():
-    return [(role, people.role_label(role)) for role in people.ROLES]
-
-
 def _page(form=None, status=200):
     return render_template("profile/team.html", team=people.team_of(g.contact),
-                           invites=people.pending_invites(g.contact), roles=_role_choices(),
+                           invites=people.pending_invites(g.contact), roles=people.role_choices(),
                            form=form or Form(values={"role": people.VIEWER})), status
 
 

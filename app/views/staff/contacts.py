@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from ... import contacts, reminders
+from ... import contacts, people, reminders
 from ...config import LANGUAGES
 from ...db import db
 from ...web.forms import Form
@@ -116,8 +116,9 @@ def show(contact_id):
                  .order_by(Document.issue_date.desc(), Document.id.desc()).limit(50))
     activity = (Activity.select().where(Activity.contact == contact)
                 .order_by(Activity.created_at.desc()).limit(20))
-    return render_template("staff/contacts/show.html", contact=contact, documents=documents,
-                           activity=activity, person_form=Form(), contact_reminders=reminders.of_contact(contact))
+    return render_template("staff/contacts/show.html", contact=contact, documents=documents, activity=activity,
+                           person_form=Form(values={"role": people.OWNER}), roles=people.role_choices(),
+                           contact_reminders=reminders.of_contact(contact))
 
 
 @bp.get("/<int:contact_id>/edit")
@@ -146,15 +147,17 @@ def add_person(contact_id):
     form = Form(request.form)
     name = form.text("name", required=True, max_length=200)
     email = form.email("email", required=True)
+    role = form.choice("role", people.ROLES, required=False) or people.OWNER   # the default before roles
     if form.ok:
         try:
             with db.atomic():
-                Person.create(contact=contact, name=name, email=email)
+                Person.create(contact=contact, name=name, email=email, role=role)
         except IntegrityError:
             form.error("email", _("Another person already signs in with this email."))
     if not form.ok:
         documents = Document.select().where(Document.contact == contact).limit(50)
-        return render_template("staff/contacts/show.html", contact=contact, documents=documents,
-                               activity=[], person_form=form, contact_reminders=reminders.of_contact(contact)), 422
+        return render_template("staff/contacts/show.html", contact=contact, documents=documents, activity=[],
+                               person_form=form, roles=people.role_choices(),
+                               contact_reminders=reminders.of_contact(contact)), 422
     flash(_("%(name)s can now be invited to the portal.", name=name), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)

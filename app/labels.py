@@ -35,7 +35,7 @@ def init_app(app):
     app.jinja_env.globals.update(status_label=status_label, KIND_LABELS=KIND_LABELS,
                                  KIND_PLURALS=KIND_PLURALS, TRANSITION_LABELS=TRANSITION_LABELS,
                                  STATUS_FILTER_LABELS=STATUS_FILTER_LABELS, ACTIVITY_LABELS=ACTIVITY_LABELS,
-                                 AUDIT_LABELS=AUDIT_LABELS,
+                                 AUDIT_LABELS=AUDIT_LABELS, log_label=log_label,
                                  STATUS_LABELS_ALL=STATUS_LABELS)
 
 
@@ -71,3 +71,26 @@ AUDIT_LABELS = {
     "quote_accepted": _l("Quote accepted"), "quote_declined": _l("Quote declined"),
     "order_placed": _l("Order placed"),
 }
+
+# The rest of the activity log as staff read it on a contact's or a document's page.
+LOG_LABELS = {
+    "viewed": _l("Viewed"), "downloaded": _l("Downloaded"), "comment": _l("Comment"),
+    "login": _l("Signed in"), "login_link": _l("Signed in with a link"),
+    "login_passkey": _l("Signed in with a passkey"), "access_link_created": _l("Access link created"),
+    "access_link_sent": _l("Access link sent"), "password_changed": _l("Password changed"),
+    "password_reset": _l("Password reset"), "password_reset_forced": _l("Password reset forced"),
+    "signed_out_everywhere": _l("Signed out everywhere"), "device_signed_out": _l("Signed out a device"),
+    "devices_signed_out": _l("Signed out every other device"), "portal_on": _l("Portal access on"),
+    "portal_off": _l("Portal access off"), "passkey_added": _l("Passkey added"),
+    "passkey_removed": _l("Passkey removed"), "passkey_refused": _l("Passkey refused"),
+    "totp_on": _l("Authenticator app on"), "totp_off": _l("Authenticator app off"),
+    "team_invited": _l("Colleague invited"), "team_joined": _l("Joined the team"),
+    "team_role": _l("Role changed"), "team_removed": _l("Removed from the team"),
+    "accountant_link_given": _l("Accountant link given"), "accountant_link_revoked": _l("Accountant link revoked"),
+    "statement_mailed": _l("Statement mailed"),
+}
+
+
+def log_label(action):
+    """An activity row's action in staff's words (the code itself for one not named here)."""
+    return AUDIT_LABELS.get(action) or LOG_LABELS.get(action) or action

@@ -318,3 +318,12 @@ def test_staff_add_a_person_with_a_role(app, staff):
                                                                "role": "admin"})
     assert resp.status_code == 422 and Person.by_email("eve@example.com") is None
     assert soup(resp).select_one("#person-form #e-role") is not None
+
+
+def test_staff_read_the_contacts_activity_in_words(app, staff, outbox):
+    contact, owner, colleague = team()
+    login(app, owner)
+    assert staff.post(f"/staff/contacts/{contact.id}/people/{colleague.id}/role", {"role": "buyer"}).status_code == 303
+    text = soup(staff.get(f"/staff/contacts/{contact.id}")).select_one("#contact-activity").get_text(" ", strip=True)
+    assert "Signed in" in text and "Role changed colleague@example.com: billing -> buyer" in text
+    assert "team_role" not in text and " login " not in f" {text} "

@@ -8,7 +8,7 @@ WebAuthn refuses an IP address as the relying party: the pages are opened at loc
 import pytest
 from playwright.sync_api import expect
 
-from app.models import Passkey
+from app.models import Activity, Passkey, PortalSession
 from tests.browser import portal_sign_in
 from tests.factories import PASSWORD, make_contact, make_person, settings
 from tests.test_browser_phone import SIZES, check
@@ -100,3 +100,46 @@ def test_the_second_factor_step_fits_and_passes_axe(app, chromium, live_server, 
     finally:
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_a_cloned_passkey_with_a_stale_counter_is_refused(app, chromium, live_server):
+    """The credential copied out of the authenticator right after it was made (its private key and
+    its counter then) signs in from another browser only until the real one has been used: then
+    its counter is behind the one the portal keeps, and the portal refuses it."""
+    with app.app_context():
+        settings(name="Taller Martínez S.L.", default_language="en")
+        person = make_person(contact=make_contact(name="Talleres Ruiz"), password=PASSWORD, language="en")
+    origin = live_server.url.replace("127.0.0.1", "localhost")
+    context, page, _errors = open_at_localhost(chromium, live_server, "desktop")
+    thief, thief_page, _thief_errors = open_at_localhost(chromium, live_server, "desktop")
+    try:
+        cdp, authenticator = virtual_authenticator(context, page)
+        portal_sign_in(page, person)
+        page.goto("/account/security/")
+        page.fill("#passkey-name", "Work laptop")
+        page.click("#add-passkey")
+        expect(page.locator("#passkey-list")).to_contain_text("Work laptop")
+        [copied] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+
+        context.clear_cookies()
+        page.goto("/login")
+        page.click("#passkey-signin-button")   # the real key, used: the portal's counter moves on
+        page.wait_for_url(origin + "/")
+        with app.app_context():
+            kept = Passkey.get(Passkey.person == person.id).sign_count
+        assert kept > copied["signCount"]
+
+        thief_cdp, thief_authenticator = virtual_authenticator(thief, thief_page)
+        thief_cdp.send("WebAuthn.addCredential", {"authenticatorId": thief_authenticator, "credential": copied})
+        thief_page.goto("/login")
+        thief_page.click("#passkey-signin-button")
+        expect(thief_page.locator("#passkey-signin [data-passkey-message]")).to_contain_text("could not sign you in")
+        assert thief_page.url == origin + "/login"
+        with app.app_context():
+            assert Passkey.get(Passkey.person == person.id).sign_count == kept   # the clone moved nothing
+            assert Activity.select().where((Activity.action == "passkey_refused")
+                                           & (Activity.person == person.id)).count() == 1
+            assert PortalSession.select().where(PortalSession.person == person.id).count() == 2   # not the thief's
+    finally:
+        context.close()
+        thief.close()

@@ -4,6 +4,7 @@ invitation opens; the account page of a viewer (no team, no accountant links). O
 nothing wider than the screen, zero axe violations (WCAG 2.2 A/AA), no console error;
 screenshots in instance/screenshots/."""
 import pytest
+from playwright.sync_api import expect
 
 from app import people
 from app.models import PortalSession
@@ -50,6 +51,9 @@ def test_the_account_and_team_pages_fit_and_pass_axe(app, chromium, live_server,
         assert page.locator("#team li.team-member").count() == 3
         assert "nuevo.comprador.de.material" in page.locator("#team").inner_text()
         problems += check(page, "account-team", size, "en", errors)
+        page.locator("#team .team-remove summary").last.click()   # the confirmation, opened
+        expect(page.locator("#team .team-remove[open] button[type=submit]")).to_be_visible()
+        problems += check(page, "account-team-remove", size, "en", errors)
         page.select_option("#invite-form select", "billing")
         page.click("#send-invite")   # empty email: the message, and still no overflow
         page.wait_for_selector("#e-email")

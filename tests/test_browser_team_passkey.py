@@ -64,7 +64,8 @@ def test_an_invited_colleague_signs_in_with_their_passkey_until_removed(app, chr
         assert their_page.goto("/invoices").status == 200
 
         owner_page.goto("/account/team/")
-        owner_page.click(f"#remove-{nina.id}")
+        owner_page.click(f"#remove-{nina.id}")   # opens the confirmation
+        owner_page.click(f"#confirm-remove-{nina.id}")
         expect(owner_page.locator(f"#member-{nina.id}")).to_contain_text("No access")
 
         their_page.goto("/invoices")   # the next request: signed out

@@ -84,6 +84,7 @@ LOG_LABELS = {
     "portal_off": _l("Portal access off"), "passkey_added": _l("Passkey added"),
     "passkey_removed": _l("Passkey removed"), "passkey_refused": _l("Passkey refused"),
     "totp_on": _l("Authenticator app on"), "totp_off": _l("Authenticator app off"),
+    "second_factor_cleared": _l("Second factor turned off by staff"),
     "team_invited": _l("Colleague invited"), "team_joined": _l("Joined the team"),
     "team_role": _l("Role changed"), "team_removed": _l("Removed from the team"),
     "accountant_link_given": _l("Accountant link given"), "accountant_link_revoked": _l("Accountant link revoked"),

@@ -9,13 +9,13 @@ import secrets
 
 import pyotp
 import segno
+from peewee import fn
 
-from .db import db
-from .models import Activity, Person, PersonRecoveryCode, Settings
 from . import people
+from .db import db
+from .models import Activity, Passkey, Person, PersonRecoveryCode, Settings, utcnow
 from .passkeys import has_passkey
 from .staff_accounts import RECOVERY_CODES, digest, totp_uri, typed_code_digest
-from .models import utcnow
 
 
 def start(person):
@@ -71,6 +71,28 @@ def disable(person):
          .where(Person.id == person.id).execute())
         PersonRecoveryCode.delete().where(PersonRecoveryCode.person == person.id).execute()
         Activity.record("totp_off", person=person, contact=person.contact_id)
+
+
+def clear_second_factors(person, staff):
+    """The business's help after a lost phone or key: the app, its recovery codes and every
+    passkey of the person go, and every session and unused link ends (a stolen phone may be
+    signed in). The next sign-in is by password or link; a required second factor is set up anew."""
+    from . import tokens
+    with db.atomic():
+        (Person.update(totp_enabled=False, totp_secret=None, totp_last_step=0)
+         .where(Person.id == person.id).execute())
+        PersonRecoveryCode.delete().where(PersonRecoveryCode.person == person.id).execute()
+        gone = Passkey.delete().where(Passkey.person == person.id).execute()
+        tokens.revoke_all(person)
+        Activity.record("second_factor_cleared", staff=staff, person=person, contact=person.contact_id,
+                        detail=f"passkeys={gone}")
+
+
+def factors_of(people_rows):
+    """{person id: (passkeys, app on)} for the back-office's list of a contact's people (one query)."""
+    counts = dict(Passkey.select(Passkey.person, fn.COUNT(Passkey.id))
+                  .where(Passkey.person.in_([p.id for p in people_rows])).group_by(Passkey.person).tuples())
+    return {p.id: (counts.get(p.id, 0), bool(p.totp_enabled)) for p in people_rows}
 
 
 def use_recovery_code(person, code):

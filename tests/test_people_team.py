@@ -327,3 +327,23 @@ def test_staff_read_the_contacts_activity_in_words(app, staff, outbox):
     text = soup(staff.get(f"/staff/contacts/{contact.id}")).select_one("#contact-activity").get_text(" ", strip=True)
     assert "Signed in" in text and "Role changed colleague@example.com: billing -> buyer" in text
     assert "team_role" not in text and " login " not in f" {text} "
+
+
+def test_staff_turn_off_a_persons_second_factor_after_a_lost_phone(app, staff, outbox):
+    contact, owner, colleague = team()
+    Passkey.create(person=owner, credential_id="lost-phone", public_key=b"k", name="Lost phone")
+    Person.update(totp_enabled=True, totp_secret="JBSWY3DPEHPK3PXP").where(Person.id == owner.id).execute()
+    theirs = login(app, owner)
+    page = soup(staff.get(f"/staff/contacts/{contact.id}"))
+    assert page.select_one(f"#factors-of-{owner.id}").get_text(strip=True) == "1 passkey, authenticator app"
+    assert page.select_one(f"#second-factor-off-{colleague.id}") is None   # nothing to turn off
+    other = make_person(contact=make_contact(name="Other"))
+    assert staff.post(f"/staff/contacts/{contact.id}/people/{other.id}/second-factor-off").status_code == 404
+    assert staff.post(f"/staff/contacts/{contact.id}/people/{owner.id}/second-factor-off").status_code == 303
+    row = Person.get_by_id(owner.id)
+    assert not row.totp_enabled and row.totp_secret is None
+    assert not Passkey.select().where(Passkey.person == owner.id).exists()
+    assert theirs.get("/").status_code == 302   # a stolen phone may be signed in: it is not any more
+    text = soup(staff.get(f"/staff/contacts/{contact.id}")).select_one("#contact-activity").get_text(" ", strip=True)
+    assert "Second factor turned off by staff" in text and "passkeys=1" in text
+    assert soup(staff.get(f"/staff/contacts/{contact.id}")).select_one(f"#factors-of-{owner.id}") is None

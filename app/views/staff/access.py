@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from ...db import db
 from ...models import Activity, Contact, Person
-from ... import contacts, people, tokens
+from ... import contacts, people, person_totp, tokens
 from . import staff_blueprint
 
 bp = staff_blueprint("access", "/contacts")
@@ -59,6 +59,16 @@ def sign_out_everywhere(contact_id, person_id):
     tokens.revoke_all(person)
     Activity.record("signed_out_everywhere", staff=g.staff, person=person, contact=person.contact_id)
     flash(_("%(name)s was signed out everywhere.", name=person.name), "success")
+    return _back(person)
+
+
+@bp.post("/<int:contact_id>/people/<int:person_id>/second-factor-off")
+def second_factor_off(contact_id, person_id):
+    """A lost phone or key: the person's app and passkeys go, their sessions end."""
+    person = get_person(contact_id, person_id)
+    person_totp.clear_second_factors(person, staff=g.staff)
+    flash(_("The second factor of %(name)s is off and their sessions have ended. They sign in with their "
+            "password or a link, and set one up again if you require it.", name=person.name), "success")
     return _back(person)
 
 

@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from ... import contacts, people, reminders
+from ... import contacts, people, person_totp, reminders
 from ...config import LANGUAGES
 from ...db import db
 from ...web.forms import Form
@@ -117,8 +117,13 @@ def show(contact_id):
     activity = (Activity.select().where(Activity.contact == contact)
                 .order_by(Activity.created_at.desc()).limit(20))
     return render_template("staff/contacts/show.html", contact=contact, documents=documents, activity=activity,
-                           person_form=Form(values={"role": people.OWNER}), roles=people.role_choices(),
-                           contact_reminders=reminders.of_contact(contact))
+                           person_form=Form(values={"role": people.OWNER}), **_people_context(contact))
+
+
+def _people_context(contact):
+    """The people card's roles and second factors, and the contact's reminders."""
+    return {"roles": people.role_choices(), "factors": person_totp.factors_of(list(contact.people)),
+            "contact_reminders": reminders.of_contact(contact)}
 
 
 @bp.get("/<int:contact_id>/edit")
@@ -157,7 +162,6 @@ def add_person(contact_id):
     if not form.ok:
         documents = Document.select().where(Document.contact == contact).limit(50)
         return render_template("staff/contacts/show.html", contact=contact, documents=documents, activity=[],
-                               person_form=form, roles=people.role_choices(),
-                               contact_reminders=reminders.of_contact(contact)), 422
+                               person_form=form, **_people_context(contact)), 422
     flash(_("%(name)s can now be invited to the portal.", name=name), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)

@@ -119,7 +119,7 @@ def invite(contact, email, role, name="", by=None, staff=None, now=None):
         settings = Settings.get_solo()
         send_template(email, "team_invite", recipient_language(contact=contact), invite=row, token=token,
                       business=settings, contact=contact, inviter=by.name if by else settings.name)
-        _tell_owners(contact, _("%(email)s was invited as %(role)s.", email=email, role=role_label(role)), by)
+        _tell_owners(contact, "invited", by, email=email, role=role)
     return token, row
 
 
@@ -193,7 +193,7 @@ def set_role(target, role, by=None, staff=None, api_token=None):
         target.role = role
         Activity.record("team_role", contact=target.contact_id, person=by, staff=staff, api_token=api_token,
                         detail=f"{target.email}: {old} -> {role}")
-        _tell_owners(target.contact, _("%(email)s is now %(role)s.", email=target.email, role=role_label(role)), by)
+        _tell_owners(target.contact, "role", by, email=target.email, role=role)
     return target
 
 
@@ -207,7 +207,7 @@ def remove(target, by=None, staff=None):
         AccessLink.delete().where(AccessLink.person == target.id).execute()
         target.active = False
         Activity.record("team_removed", contact=target.contact_id, person=by, staff=staff, detail=target.email)
-        _tell_owners(target.contact, _("%(email)s was removed from the portal.", email=target.email), by)
+        _tell_owners(target.contact, "removed", by, email=target.email)
 
 
 def _other_owners(target):
@@ -215,11 +215,13 @@ def _other_owners(target):
                                   & (Person.role == OWNER) & (Person.active == True)).count())
 
 
-def _tell_owners(contact, change, by):
+def _tell_owners(contact, change, by, email, role=""):
+    """Mail the contact's owners what changed ('invited', 'role', 'removed'): the sentence is
+    written by the mail's template, in each owner's language (mail/_team_change.txt)."""
     settings = Settings.get_solo()
     for owner in Person.active_of(contact, roles=(OWNER,)):
         send_template(owner.email, "team_changed", recipient_language(owner), person=owner, change=change,
-                      by=by.name if by else settings.name, business=settings)
+                      email=email, role=role, by=by.name if by else settings.name, business=settings)
 
 
 # --- signed-in devices ------------------------------------------------------------------------

@@ -3,6 +3,8 @@ signed-in devices with the mail on a sign-in from a new browser."""
 import datetime
 import re
 
+from flask_babel import force_locale, gettext
+
 from app import geoip, people
 from app.models import AccessLink, Activity, KnownBrowser, Passkey, Person, PortalSession, TeamInvite, utcnow
 from tests.conftest import Browser, soup
@@ -347,3 +349,19 @@ def test_staff_turn_off_a_persons_second_factor_after_a_lost_phone(app, staff, o
     text = soup(staff.get(f"/staff/contacts/{contact.id}")).select_one("#contact-activity").get_text(" ", strip=True)
     assert "Second factor turned off by staff" in text and "passkeys=1" in text
     assert soup(staff.get(f"/staff/contacts/{contact.id}")).select_one(f"#factors-of-{owner.id}") is None
+
+
+def test_team_mails_are_written_in_each_owners_language(app, outbox):
+    contact, owner, colleague = team()
+    settings(team_self_service=True)
+    Person.update(language="es").where(Person.id == owner.id).execute()
+    german = make_person(contact=contact, email="greta@example.com", name="Greta", role="owner", language="de")
+    browser = login(app, owner)   # the Spanish owner acts: her request is in Spanish
+    assert browser.post(f"/account/team/{colleague.id}/role", {"role": "buyer"}).status_code == 303
+    with app.test_request_context(), force_locale("de"):
+        expected = gettext("%(email)s is now %(role)s.", email=colleague.email, role=gettext("Buyer"))
+    with app.test_request_context(), force_locale("es"):
+        spanish = gettext("%(email)s is now %(role)s.", email=colleague.email, role=gettext("Buyer"))
+    assert expected != spanish
+    [mail] = mails_to(outbox(), german.email)
+    assert expected in mail.text and spanish not in mail.text

@@ -18,6 +18,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, PublicKeyCredentialDescriptor,
                                       ResidentKeyRequirement, UserVerificationRequirement)
 
+from . import people
 from .db import db
 from .models import Activity, Passkey, Person, Settings, StaffUser, utcnow
 from .rules import Refused
@@ -86,6 +87,8 @@ def register(owner, credential, challenge, rp_id, origin, name):
                              public_key=verified.credential_public_key, sign_count=verified.sign_count,
                              name=name or "Passkey", transports=_transports(credential))
         _record("passkey_added", owner, f"passkey={key.id}")
+        if not _is_staff(owner):
+            people.tell_security_change(owner, "passkey_added")
     return key
 
 
@@ -180,4 +183,6 @@ def remove(owner, passkey_id):
         gone = Passkey.delete().where((Passkey.id == passkey_id) & (_column(type(owner)) == owner.id)).execute()
         if gone:
             _record("passkey_removed", owner, f"passkey={passkey_id}")
+            if not _is_staff(owner):
+                people.tell_security_change(owner, "passkey_removed")
     return bool(gone)

@@ -224,6 +224,20 @@ def _tell_owners(contact, change, by, email, role=""):
                       email=email, role=role, by=by.name if by else settings.name, business=settings)
 
 
+# --- sign-in keys -------------------------------------------------------------------------------
+
+SECURITY_CHANGES = ("passkey_added", "passkey_removed", "totp_on", "totp_off", "factors_cleared")
+
+
+def tell_security_change(person, change):
+    """Mail the person when their sign-in keys change (one of SECURITY_CHANGES): a change they
+    did not make is how a stolen session or a tricked business shows."""
+    if change not in SECURITY_CHANGES:
+        raise ValueError(change)
+    send_template(person.email, "security_changed", recipient_language(person), person=person, change=change,
+                  at=utcnow(), business=Settings.get_solo())
+
+
 # --- signed-in devices ------------------------------------------------------------------------
 
 def devices(person):

@@ -62,6 +62,7 @@ def enable(person, code, now=None):
         PersonRecoveryCode.delete().where(PersonRecoveryCode.person == person.id).execute()
         PersonRecoveryCode.insert_many([{"person": person.id, "code_hash": digest(c)} for c in codes]).execute()
         Activity.record("totp_on", person=person, contact=person.contact_id)
+        people.tell_security_change(person, "totp_on")
     return codes
 
 
@@ -71,6 +72,7 @@ def disable(person):
          .where(Person.id == person.id).execute())
         PersonRecoveryCode.delete().where(PersonRecoveryCode.person == person.id).execute()
         Activity.record("totp_off", person=person, contact=person.contact_id)
+        people.tell_security_change(person, "totp_off")
 
 
 def clear_second_factors(person, staff):
@@ -86,6 +88,7 @@ def clear_second_factors(person, staff):
         tokens.revoke_all(person)
         Activity.record("second_factor_cleared", staff=staff, person=person, contact=person.contact_id,
                         detail=f"passkeys={gone}")
+        people.tell_security_change(person, "factors_cleared")
 
 
 def factors_of(people_rows):

@@ -13,11 +13,19 @@ from tests.factories import make_contact, make_person
 from tests.softkey import SoftKey
 
 RP, ORIGIN = "localhost", "http://localhost"
+APP = {}
+
+
+@pytest.fixture(autouse=True)
+def _the_app(app):
+    """The rules are called directly in some tests, as a view would call them, in an app context."""
+    APP["app"] = app
 
 
 def register(person, key, name="My phone"):
-    options, challenge = passkeys.registration_options(person, RP)
-    return passkeys.register(person, key.create(json.loads(options)), challenge, RP, ORIGIN, name)
+    with APP["app"].app_context():   # a view runs it in one: adding a passkey queues a mail
+        options, challenge = passkeys.registration_options(person, RP)
+        return passkeys.register(person, key.create(json.loads(options)), challenge, RP, ORIGIN, name)
 
 
 def sign_in_with(key, person=None, **kw):
@@ -102,7 +110,7 @@ def post_json(browser, url, body):
     return browser.client.post(url, json=body, headers={"X-CSRFToken": browser.token})
 
 
-def test_add_sign_out_sign_in_and_remove_through_the_pages(auth, app):
+def test_add_sign_out_sign_in_and_remove_through_the_pages(auth, app, outbox):
     browser = auth.login_new_person()
     person, key = browser.person, SoftKey()
     page = browser.get("/account/security/")
@@ -138,6 +146,9 @@ def test_add_sign_out_sign_in_and_remove_through_the_pages(auth, app):
     stored = Passkey.get(Passkey.person == person.id)
     assert anonymous.post(f"/account/security/passkeys/{stored.id}/remove").status_code == 303
     assert Passkey.select().count() == 0
+    told = [m.text for m in outbox()   # each change of their keys is mailed to the person
+            if person.email in m.rcpt_tos and m.message["Subject"] == "Your sign-in security changed"]
+    assert ["added to" in t for t in told] == [True, False] and "removed from" in told[1]
 
 
 def test_someone_elses_passkey_cannot_be_removed(auth):

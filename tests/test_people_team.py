@@ -3,9 +3,12 @@ signed-in devices with the mail on a sign-in from a new browser."""
 import datetime
 import re
 
+import pyotp
+
 from flask_babel import force_locale, gettext
 
-from app import geoip, people
+from app import geoip, people, person_totp
+from app.mail import render_mail
 from app.models import AccessLink, Activity, KnownBrowser, Passkey, Person, PortalSession, TeamInvite, utcnow
 from tests.conftest import Browser, soup
 from tests.factories import make_contact, make_person, settings
@@ -365,3 +368,32 @@ def test_team_mails_are_written_in_each_owners_language(app, outbox):
     assert expected != spanish
     [mail] = mails_to(outbox(), german.email)
     assert expected in mail.text and spanish not in mail.text
+
+
+def test_the_sentences_written_by_text_partials_are_escaped_in_html_mails(app):
+    business = settings(name="Acme <b>Tools</b>")
+    person = make_person(name="Ana")
+    at = datetime.datetime(2026, 12, 6, 10, 0)
+    with app.test_request_context():
+        team = render_mail("team_changed", "en", person=person, change="removed", email="a<i>@example.com",
+                           role="", by="Olga", business=business)
+        keys = render_mail("security_changed", "en", person=person, change="factors_cleared", at=at,
+                           business=business)
+    assert "a&lt;i&gt;@example.com" in team["html"] and "<i>" not in team["html"]
+    assert "Acme &lt;b&gt;Tools&lt;/b&gt; turned off your second factor" in keys["html"]
+    assert "<b>Tools" not in keys["html"] and "Acme <b>Tools</b> turned off" in keys["text"]
+
+
+def test_a_person_is_mailed_when_their_sign_in_keys_change(app, staff, outbox):
+    contact, owner, _colleague = team()
+    settings(name="Taller Martínez")
+    browser = login(app, owner)
+    with app.test_request_context():
+        uri = person_totp.start(owner)
+    assert browser.post("/account/security/totp/enable", {"code": pyotp.parse_uri(uri).now()}).status_code == 200
+    assert staff.post(f"/staff/contacts/{contact.id}/people/{owner.id}/second-factor-off").status_code == 303
+    sent = [m for m in mails_to(outbox(), owner.email) if m.message["Subject"] == "Your sign-in security changed"]
+    assert len(sent) == 2
+    assert "The authenticator app was turned on for your portal account" in sent[0].text
+    assert "Taller Martínez turned off your second factor" in sent[1].text
+    assert "tell Taller Martínez" in sent[1].text

@@ -513,3 +513,13 @@ def test_what_a_job_could_not_render_faithfully_is_refused_before_anything_is_wr
         with pytest.raises(TemplateNotFound):
             mail.send_template("ana@example.com", "tset", "en")
     assert Job.select().count() == 0
+
+
+def test_a_mails_title_taken_from_its_subject_is_escaped_in_html(app):
+    business = settings(name="Acme </title><b>Tools</b>")
+    with app.test_request_context():
+        sent = mail.render_mail("bank_changed", "en", business=business, person=make_person(), contact=make_contact(),
+                                iban="ES91 2100 0418 4502 0005 1332", changed_at=datetime.date(2026, 12, 6),
+                                verify_url="http://portal.test/verify/x")
+    assert "Acme </title><b>Tools</b>: our bank details have changed" == sent["subject"]
+    assert "<title>Acme &lt;/title&gt;&lt;b&gt;Tools&lt;/b&gt;: our bank details" in sent["html"]

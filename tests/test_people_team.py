@@ -397,3 +397,4 @@ def test_a_person_is_mailed_when_their_sign_in_keys_change(app, staff, outbox):
     assert "The authenticator app was turned on for your portal account" in sent[0].text
     assert "Taller Martínez turned off your second factor" in sent[1].text
     assert "tell Taller Martínez" in sent[1].text
+

@@ -1,7 +1,7 @@
 """`flask demo`: the promised data, totals that add up, --if-empty, and a working staff sign-in."""
 from collections import Counter
 
-from app import money
+from app import money, people
 from app.models import (Category, Comment, Contact, Document, LineTax, Payment, Person, Product,
                         QuoteDecision, Settings, StaffUser, TaxRate)
 from tests.conftest import soup
@@ -179,3 +179,16 @@ def test_demo_staff_signs_in_through_the_login_form(runner, browser):
     contacts = soup(browser.get(resp.headers["Location"]))
     names = [a.get_text(strip=True) for a in contacts.select("#contacts tbody a")]
     assert "Construcciones Levante S.A." in names and "Jordi Puig i Vidal" in names
+
+
+def test_demo_people_have_roles_and_manage_their_team(runner):
+    load(runner)
+    assert Settings.get_solo().team_self_service
+    roles = {p.email: p.role for p in Person.select()}
+    assert roles["miguel@demo.example"] == "buyer" and roles["tom@demo.example"] == "billing"
+    assert roles["ana@demo.example"] == "owner"
+    # Every contact keeps an owner, and nobody comments on a document their role does not read.
+    for contact in Contact.select():
+        assert any(p.role == "owner" for p in contact.people), contact.name
+    for comment in Comment.select().where(Comment.person.is_null(False)):
+        assert people.reads_kind(comment.person, comment.document.kind), comment.person.email

@@ -40,7 +40,7 @@ def demo_clash():
     """The first demo row whose unique key is already taken, or None."""
     if StaffUser.select().where(StaffUser.email == data.STAFF["email"]).exists():
         return data.STAFF["email"]
-    emails = [email for c in data.CONTACTS for _, email, _ in c["people"]]
+    emails = [person[1] for c in data.CONTACTS for person in c["people"]]
     person = Person.select(Person.email).where(Person.email.in_(emails)).first()
     if person:
         return person.email
@@ -79,10 +79,10 @@ def _contacts():
         contact = Contact.create(**{f: spec[f] for f in fields if f in spec})
         contact.exempt_note = spec.get("exempt", "")
         contacts[spec["key"]] = contact
-        for name, email, language in spec["people"]:
+        for name, email, language, *role in spec["people"]:
             # No password: people reach the portal through access links the business sends.
             people[email] = Person.create(contact=contact, name=name, email=email.lower(),
-                                          language=language)
+                                          language=language, role=role[0] if role else "owner")
     return contacts, people
 
 
@@ -204,6 +204,6 @@ def _print_summary(counts):
     click.echo(f"Staff sign-in: {base}/staff/login")
     click.echo(f"  email:    {data.STAFF['email']}")
     click.echo(f"  password: {data.STAFF['password']}")
-    emails = ", ".join(email for c in data.CONTACTS for _, email, _ in c["people"])
+    emails = ", ".join(person[1] for c in data.CONTACTS for person in c["people"])
     click.echo(f"Demo portal people: {emails}")
     click.echo("  portal sign-in: see README")

@@ -35,6 +35,7 @@ SETTINGS = {
     "stock_display": "level",
     "low_stock_threshold": 5,
     "sell_out_of_stock": False,
+    "team_self_service": True,   # the demo's owners manage their team (roles, invitations)
 }
 
 # key: (name, rate in basis points, default)
@@ -54,8 +55,9 @@ CONTACTS = [
      "language": "es", "gateways": "stripe,paypal", "portal_enabled": True,
      "catalog_enabled": True, "discount_bp": 500,
      "notes": "Retención de IRPF del 15 % en servicios profesionales (proyectos y dirección).",
+     # (name, email, language[, role]): an owner, and the buyer who asks for prices (issue 21's roles)
      "people": [("Ana Ferrer Llopis", "ana@demo.example", "es"),
-                ("Miguel Soler Campos", "miguel@demo.example", "es")]},
+                ("Miguel Soler Campos", "miguel@demo.example", "es", "buyer")]},
     {"key": "jordi", "kind": "person", "name": "Jordi Puig i Vidal", "tax_id": "47812360Y",
      "email": "jordi@demo.example", "phone": "+34 612 345 678",
      "billing_address": "Carrer de Sants, 112, 2n 1a\n08014 Barcelona",
@@ -70,7 +72,7 @@ CONTACTS = [
      "language": "en", "currency": "GBP", "gateways": "stripe,square", "portal_enabled": True,
      "catalog_enabled": False, "exempt": "Exportación de bienes exenta de IVA (art. 21 Ley 37/1992).",
      "notes": "Prices agreed in GBP. Ships by pallet from Valencia port.",
-     "people": [("Emily Clarke", "emily@demo.example", "en"), ("Tom Hughes", "tom@demo.example", "en")]},
+     "people": [("Emily Clarke", "emily@demo.example", "en"), ("Tom Hughes", "tom@demo.example", "en", "billing")]},
     {"key": "lucia", "kind": "person", "name": "Lucía Navarro Gil", "tax_id": "21456789C",
      "email": "lucia@demo.example", "phone": "+34 655 98 76 54",
      "billing_address": "Calle de Cuba, 18, pta. 7\n46006 Valencia",

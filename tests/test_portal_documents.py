@@ -127,7 +127,7 @@ def test_staff_see_views_on_the_document(me, person, staff):
     me.get(f"/documents/{doc.id}")
     page = soup(staff.get(f"/staff/documents/{doc.id}"))
     activity = page.find(id="doc-activity").get_text()
-    assert "viewed" in activity and person.name in activity
+    assert "Viewed" in activity and person.name in activity   # the action in words (labels.LOG_LABELS)
 
 
 def test_document_page_asks_the_same_queries_for_one_line_or_a_hundred(me, person, caplog):

@@ -81,7 +81,7 @@ def change(iban, bic, staff, password, code="", now=None):
     try:
         bic = clean_bic(bic) if bic.strip() else ""
     except ValueError:
-        raise Refused("bad_bic", _l("A BIC has 8 or 11 letters and digits, like CAIXESBBXXX."), field="bic") from None
+        raise Refused("bad_bic", _l("A BIC has 8 or 11 letters and digits, like CAIXESBB."), field="bic") from None
     if bic and not iban:
         raise Refused("bic_without_iban", _l("Enter the IBAN the BIC belongs to."), field="iban")
     if not password or not verify_password(staff.password_hash, password):

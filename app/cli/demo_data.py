@@ -13,7 +13,7 @@ SETTINGS = {
     "address": "Calle de Sueca, 45\n46006 Valencia\nEspaña",
     "country": "ES",
     "iban": "ES9121000418450200051332",
-    "bic": "CAIXESBBXXX",
+    "bic": "CAIXESBB",   # the 8-letter form: the head office (XXX as the branch code is the same)
     "email": "hola@tallermartinez.example",
     "phone": "+34 963 12 34 56",
     "website": "https://tallermartinez.example",

@@ -5,6 +5,7 @@ through before its session opens (app/views/auth.py hands over with `begin_secon
 
 The rules live in app/passkeys.py and app/person_totp.py; these views keep the WebAuthn
 challenge and the half-signed-in person in the (signed) session cookie and adapt."""
+import json
 import time
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
@@ -56,7 +57,7 @@ def passkey_options():
     rp_id, _origin = relying_party()
     options, challenge = passkeys.registration_options(g.person, rp_id)
     session["passkey_reg"] = challenge.hex()
-    return jsonify(options=_loads(options))
+    return jsonify(options=json.loads(options))
 
 
 @bp.post("/passkeys")
@@ -135,11 +136,6 @@ def totp_disable():
     return redirect(url_for("keys.index"), 303)
 
 
-def _loads(options_json):
-    import json
-    return json.loads(options_json)
-
-
 # --- passkey sign-in -----------------------------------------------------------------------------
 
 @door.post("/login/passkey/options")
@@ -153,7 +149,7 @@ def signin_options():
     # An unknown email gets options too (with no credential allowed): nothing says who exists.
     options, challenge = passkeys.authentication_options(rp_id, person)
     session["passkey_auth"] = challenge.hex()
-    return jsonify(options=_loads(options))
+    return jsonify(options=json.loads(options))
 
 
 @door.post("/login/passkey")
@@ -273,7 +269,7 @@ def second_factor_passkey_options():
     rp_id, _origin = relying_party()
     options, challenge = passkeys.authentication_options(rp_id, person)
     session["passkey_auth"] = challenge.hex()
-    return jsonify(options=_loads(options))
+    return jsonify(options=json.loads(options))
 
 
 @door.post("/login/second-factor/passkey")
